@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# make           build build/cprofd and build/cprofctl
+# make demo      install what is missing, build, profile a bundled workload
+# make check     install what is missing, build, run every test
+# make V=1       show the commands
+# make SANITIZE=1 BUILD=build-asan   an ASan+UBSan build
+
+BUILD ?= build
+OBJ := $(BUILD)/obj
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Werror=undef -Wno-unused-parameter \
+	  -D_GNU_SOURCE -Iinclude -I$(BUILD) -Idaemon
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+DAEMON_LIBS := -lbpf -lelf -ldw -lz -lsystemd -lmicrohttpd
+CLIENT_LIBS := -lcurl
+
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	      -Iinclude -I$(BUILD)
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+DAEMON_SRCS := $(wildcard daemon/*.c)
+DAEMON_OBJS := $(patsubst daemon/%.c,$(OBJ)/daemon/%.o,$(DAEMON_SRCS))
+DAEMON_LIB_OBJS := $(filter-out $(OBJ)/daemon/main.o,$(DAEMON_OBJS))
+CLIENT_SRCS := $(wildcard client/*.c)
+CLIENT_OBJS := $(patsubst client/%.c,$(OBJ)/client/%.o,$(CLIENT_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
+WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_SRCS))
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps demo check check-unit check-integration tests install clean
+
+all: $(BUILD)/cprofd $(BUILD)/cprofctl
+
+$(BUILD)/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c include/cprof_record.h $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# Every daemon object may include the skeleton; generate it first.
+$(OBJ)/daemon/%.o: daemon/%.c $(BUILD)/profile.skel.h | $(OBJ)/daemon
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(OBJ)/client/%.o: client/%.c | $(OBJ)/client
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(OBJ)/daemon $(OBJ)/client $(BUILD)/tests $(BUILD)/workloads:
+	$(Q)mkdir -p $@
+
+$(BUILD)/libcprofd.a: $(DAEMON_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/cprofd: $(OBJ)/daemon/main.o $(BUILD)/libcprofd.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(DAEMON_LIBS) -o $@
+
+$(BUILD)/cprofctl: $(CLIENT_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(CLIENT_LIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c tests/test.h $(BUILD)/libcprofd.a | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(BUILD)/libcprofd.a $(LDFLAGS) $(DAEMON_LIBS) -o $@
+
+# Workloads keep their frames so stacks can be checked against perf.
+WORKLOAD_CFLAGS := -O2 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+		   -fno-optimize-sibling-calls -fno-inline -pthread
+$(BUILD)/workloads/%: tests/workloads/%.c | $(BUILD)/workloads
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -o $@ -lm
+
+tests: all $(UNIT_BINS) $(WORKLOAD_BINS)
+
+deps:
+	$(Q)packaging/install-deps.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all $(WORKLOAD_BINS)
+	$(Q)tests/demo.sh $(BUILD)
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)tests/run.sh $(BUILD)
+
+check-unit: tests
+	$(Q)tests/run.sh --unit $(BUILD)
+
+check-integration: tests
+	$(Q)tests/run.sh --integration $(BUILD)
+
+install: all
+	install -D -m 0755 $(BUILD)/cprofd $(DESTDIR)$(PREFIX)/sbin/cprofd
+	install -D -m 0755 $(BUILD)/cprofctl $(DESTDIR)$(PREFIX)/bin/cprofctl
+	install -D -m 0644 packaging/cprofd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/cprofd.service
+
+clean:
+	rm -rf $(BUILD) build-asan
+
+-include $(DAEMON_OBJS:.o=.d) $(CLIENT_OBJS:.o=.d)

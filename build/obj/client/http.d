@@ -1,0 +1,2 @@
+build/obj/client/http.o: client/http.c client/http.h
+client/http.h:

@@ -1,0 +1,6 @@
+build/obj/daemon/main.o: daemon/main.c include/cprof_protocol.h \
+ daemon/cprofd.h daemon/http_server.h daemon/log.h
+include/cprof_protocol.h:
+daemon/cprofd.h:
+daemon/http_server.h:
+daemon/log.h:

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "api.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/types.h>
+
+#include "cprof_protocol.h"
+#include "cprof_record.h"
+#include "json_writer.h"
+
+/* Go's net/http/pprof profiles for 30 seconds when not told. */
+#define DEFAULT_PROFILE_SECONDS 30
+
+static void respond_error(struct api_response *resp, unsigned int status, const char *fmt, ...)
+{
+	struct json_writer w;
+	char message[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+
+	memset(resp, 0, sizeof(*resp));
+	resp->status = status;
+	resp->content_type = CPROF_CONTENT_TYPE_JSON;
+	json_writer__init(&w);
+	json_writer__object_begin(&w);
+	json_writer__key(&w, "error");
+	json_writer__string(&w, message);
+	json_writer__object_end(&w);
+	if (json_writer__finish(&w, &resp->body, &resp->body_size)) {
+		resp->status = 500;
+		resp->body = NULL;
+		resp->body_size = 0;
+	}
+}
+
+static void respond_json(struct api_response *resp, unsigned int status, struct json_writer *w)
+{
+	memset(resp, 0, sizeof(*resp));
+	if (json_writer__finish(w, &resp->body, &resp->body_size)) {
+		respond_error(resp, 500, "out of memory");
+		return;
+	}
+	resp->status = status;
+	resp->content_type = CPROF_CONTENT_TYPE_JSON;
+}
+
+/*
+ * Parses a decimal integer in [min, max]: digits only, no sign, no spaces,
+ * no leading zeros beyond "0". Returns 0 or -EINVAL / -ERANGE.
+ */
+static int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+{
+	uint64_t v = 0;
+	size_t n = 0;
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (; s[n]; n++) {
+		if (s[n] < '0' || s[n] > '9' || n >= 19)
+			return -EINVAL;
+		v = v * 10 + (s[n] - '0');
+	}
+	if (n > 1 && s[0] == '0')
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+static int parse_pid(const char *s, pid_t *ret)
+{
+	uint64_t v;
+	int err = parse_uint(s, 1, INT32_MAX, &v);
+
+	if (!err)
+		*ret = (pid_t)v;
+	return err;
+}
+
+/* Reads pid= and hz= for a new session; fills *resp with an error if bad. */
+static bool read_session_params(struct cprofd *d, const struct api_request *req,
+				struct api_response *resp, pid_t *pid, unsigned int *hz)
+{
+	const char *pid_text = req->get_param(req->ctx, CPROF_PARAM_PID);
+	const char *hz_text = req->get_param(req->ctx, CPROF_PARAM_HZ);
+	uint64_t v;
+
+	if (!pid_text) {
+		respond_error(resp, 400, "missing parameter: pid");
+		return false;
+	}
+	if (parse_pid(pid_text, pid)) {
+		respond_error(resp, 400, "bad pid: not a positive integer");
+		return false;
+	}
+	*hz = cprofd__default_hz(d);
+	if (hz_text) {
+		int err = parse_uint(hz_text, CPROF_MIN_HZ, CPROF_MAX_HZ, &v);
+
+		if (err == -ERANGE) {
+			respond_error(resp, 400, "hz out of range: must be %d to %d", CPROF_MIN_HZ,
+				      CPROF_MAX_HZ);
+			return false;
+		}
+		if (err) {
+			respond_error(resp, 400, "bad hz: not a positive integer");
+			return false;
+		}
+		*hz = (unsigned int)v;
+	}
+	return true;
+}
+
+/* Starts a session; on failure fills *resp with the error. */
+static bool start(struct cprofd *d, pid_t pid, unsigned int hz, struct api_response *resp)
+{
+	int err = cprofd__start_session(d, pid, hz);
+
+	switch (err) {
+	case 0:
+		return true;
+	case -ESRCH:
+		respond_error(resp, 404, "no process %d", pid);
+		break;
+	case -EEXIST:
+		respond_error(resp, 409, "process %d is already being profiled", pid);
+		break;
+	case -EBUSY:
+		respond_error(resp, 409,
+			      "other sessions sample at another rate; use the same hz or stop them");
+		break;
+	case -ENOSPC:
+		respond_error(resp, 503, "too many sessions (at most %d)", CPROF_MAX_SESSIONS);
+		break;
+	case -ERANGE:
+		respond_error(resp, 400, "hz out of range: must be %d to %d", CPROF_MIN_HZ,
+			      CPROF_MAX_HZ);
+		break;
+	case -ENODEV:
+		respond_error(resp, 503, "sampling is not available in this daemon");
+		break;
+	default:
+		respond_error(resp, 500, "starting a session for process %d: %s", pid,
+			      strerror(-err));
+	}
+	return false;
+}
+
+static void handle_start(struct cprofd *d, const struct api_request *req,
+			 struct api_response *resp)
+{
+	struct json_writer w;
+	unsigned int hz;
+	pid_t pid;
+
+	if (!read_session_params(d, req, resp, &pid, &hz) || !start(d, pid, hz, resp))
+		return;
+	json_writer__init(&w);
+	cprofd__write_session(d, pid, &w);
+	respond_json(resp, 201, &w);
+}
+
+static void respond_profile(struct cprofd *d, pid_t pid, struct api_response *resp)
+{
+	struct cprofd_summary summary;
+	void *data;
+	size_t size;
+	int err;
+
+	err = cprofd__stop_session(d, pid, &data, &size, &summary);
+	if (err == -ENOENT) {
+		respond_error(resp, 404, "no session for process %d", pid);
+		return;
+	}
+	if (err) {
+		respond_error(resp, 500, "building the profile of process %d: %s (kept; retry)",
+			      pid, strerror(-err));
+		return;
+	}
+	memset(resp, 0, sizeof(*resp));
+	resp->status = 200;
+	resp->content_type = CPROF_CONTENT_TYPE_PPROF;
+	resp->body = data;
+	resp->body_size = size;
+	resp->has_summary = true;
+	resp->summary = summary;
+}
+
+static void handle_stop(struct cprofd *d, const char *pid_text, struct api_response *resp)
+{
+	pid_t pid;
+
+	if (parse_pid(pid_text, &pid)) {
+		respond_error(resp, 400, "bad pid in path: not a positive integer");
+		return;
+	}
+	respond_profile(d, pid, resp);
+}
+
+static void handle_status(struct cprofd *d, bool daemon, struct api_response *resp)
+{
+	struct json_writer w;
+
+	json_writer__init(&w);
+	cprofd__write_status(d, &w, daemon);
+	respond_json(resp, 200, &w);
+}
+
+static void handle_pprof_profile(struct cprofd *d, const struct api_request *req,
+				 struct api_response *resp)
+{
+	const char *seconds_text = req->get_param(req->ctx, CPROF_PARAM_SECONDS);
+	uint64_t seconds = DEFAULT_PROFILE_SECONDS;
+	unsigned int hz;
+	pid_t pid;
+
+	if (seconds_text) {
+		int err = parse_uint(seconds_text, 1, CPROF_MAX_PROFILE_SECONDS, &seconds);
+
+		if (err) {
+			respond_error(resp, 400, "bad seconds: must be an integer from 1 to %d",
+				      CPROF_MAX_PROFILE_SECONDS);
+			return;
+		}
+	}
+	if (!read_session_params(d, req, resp, &pid, &hz) || !start(d, pid, hz, resp))
+		return;
+	memset(resp, 0, sizeof(*resp));
+	resp->defer_seconds = (unsigned int)seconds;
+	resp->defer_pid = pid;
+}
+
+static bool is(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+void api__handle(struct cprofd *d, const struct api_request *req, struct api_response *resp)
+{
+	const char *path = req->path, *method = req->method;
+	size_t prefix_len = strlen(CPROF_ROUTE_SESSIONS_PREFIX);
+
+	if (is(path, CPROF_ROUTE_SESSIONS)) {
+		if (is(method, "POST"))
+			handle_start(d, req, resp);
+		else if (is(method, "GET"))
+			handle_status(d, false, resp);
+		else
+			respond_error(resp, 405, "%s: use GET or POST", path);
+	} else if (strncmp(path, CPROF_ROUTE_SESSIONS_PREFIX, prefix_len) == 0) {
+		if (is(method, "DELETE"))
+			handle_stop(d, path + prefix_len, resp);
+		else
+			respond_error(resp, 405, "%s: use DELETE", CPROF_ROUTE_SESSIONS_PREFIX "PID");
+	} else if (is(path, CPROF_ROUTE_STATUS)) {
+		if (is(method, "GET"))
+			handle_status(d, true, resp);
+		else
+			respond_error(resp, 405, "%s: use GET", path);
+	} else if (is(path, CPROF_ROUTE_PPROF_PROFILE)) {
+		if (is(method, "GET"))
+			handle_pprof_profile(d, req, resp);
+		else
+			respond_error(resp, 405, "%s: use GET", path);
+	} else {
+		respond_error(resp, 404, "no such route");
+	}
+}
+
+void api__finish_profile(struct cprofd *d, pid_t pid, struct api_response *resp)
+{
+	respond_profile(d, pid, resp);
+}
+
+void api_response__release(struct api_response *resp)
+{
+	free(resp->body);
+	resp->body = NULL;
+	resp->body_size = 0;
+}

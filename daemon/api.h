@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The request handlers of the protocol in cprof_protocol.h, free of any
+ * HTTP library: a request is a method, a path and a way to read query
+ * parameters; a response is a status, a body and a profile summary. Every
+ * input is validated here and every error is a one-line JSON message.
+ */
+#ifndef CPROF_API_H
+#define CPROF_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "cprofd.h"
+
+struct api_request {
+	const char *method;
+	const char *path;
+	/* Returns the query parameter's value, or NULL when absent. */
+	const char *(*get_param)(void *ctx, const char *name);
+	void *ctx;
+};
+
+struct api_response {
+	unsigned int status;
+	const char *content_type;
+	char *body; /* malloc'd; api_response__release() frees it */
+	size_t body_size;
+	bool has_summary; /* a profile: send the summary headers */
+	struct cprofd_summary summary;
+	/*
+	 * Non-zero: the request started a timed profile; the caller answers
+	 * after defer_seconds by calling api__finish_profile(defer_pid).
+	 */
+	unsigned int defer_seconds;
+	pid_t defer_pid;
+};
+
+/* Handles one request; *resp is always filled. */
+void api__handle(struct cprofd *d, const struct api_request *req, struct api_response *resp);
+
+/* Ends a timed profile started by api__handle() and fills *resp with it. */
+void api__finish_profile(struct cprofd *d, pid_t pid, struct api_response *resp);
+
+void api_response__release(struct api_response *resp);
+
+#endif /* CPROF_API_H */

@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "bpf_sampler.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "profile.skel.h"
+
+struct bpf_sampler {
+	struct profile_bpf *skel;
+	struct ring_buffer *ring;
+	bpf_sampler_record_fn on_record;
+	void *ctx;
+	size_t ring_bytes;
+	/* Read-only views of the ring's consumer and producer positions. */
+	const unsigned long *consumer_pos;
+	const unsigned long *producer_pos;
+	size_t page_size;
+	int n_cpus;            /* possible CPUs: size of per-CPU values */
+	int n_links;
+	struct bpf_link **links; /* one per online CPU while attached */
+	int *event_fds;
+	unsigned int hz;
+};
+
+static int ring_callback(void *ctx, void *data, size_t size)
+{
+	struct bpf_sampler *s = ctx;
+
+	s->on_record(s->ctx, data, size);
+	return 0;
+}
+
+static bool is_power_of_two(size_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+struct bpf_sampler *bpf_sampler__new(const struct bpf_sampler_options *opts)
+{
+	struct bpf_sampler *s;
+	int err, fd;
+
+	if (!opts->on_record || !is_power_of_two(opts->ring_buffer_bytes) ||
+	    opts->ring_buffer_bytes < (size_t)sysconf(_SC_PAGESIZE)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->on_record = opts->on_record;
+	s->ctx = opts->ctx;
+	s->ring_bytes = opts->ring_buffer_bytes;
+	s->page_size = sysconf(_SC_PAGESIZE);
+	s->n_cpus = libbpf_num_possible_cpus();
+	if (s->n_cpus <= 0) {
+		err = s->n_cpus ? s->n_cpus : -EINVAL;
+		goto err_free;
+	}
+
+	s->skel = profile_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		goto err_free;
+	}
+	err = bpf_map__set_max_entries(s->skel->maps.records, s->ring_bytes);
+	if (err)
+		goto err_destroy;
+	s->skel->rodata->wakeup_bytes = opts->wakeup_bytes ? opts->wakeup_bytes
+							   : s->ring_bytes / 2;
+	err = profile_bpf__load(s->skel);
+	if (err)
+		goto err_destroy;
+
+	fd = bpf_map__fd(s->skel->maps.records);
+	s->ring = ring_buffer__new(fd, ring_callback, s, NULL);
+	if (!s->ring) {
+		err = -errno;
+		goto err_destroy;
+	}
+	s->consumer_pos = mmap(NULL, s->page_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (s->consumer_pos == MAP_FAILED) {
+		err = -errno;
+		goto err_ring;
+	}
+	s->producer_pos = mmap(NULL, s->page_size, PROT_READ, MAP_SHARED, fd, s->page_size);
+	if (s->producer_pos == MAP_FAILED) {
+		err = -errno;
+		goto err_consumer;
+	}
+	return s;
+
+err_consumer:
+	munmap((void *)s->consumer_pos, s->page_size);
+err_ring:
+	ring_buffer__free(s->ring);
+err_destroy:
+	profile_bpf__destroy(s->skel);
+err_free:
+	free(s);
+	errno = -err;
+	return NULL;
+}
+
+void bpf_sampler__free(struct bpf_sampler *s)
+{
+	if (!s)
+		return;
+	bpf_sampler__detach(s);
+	munmap((void *)s->producer_pos, s->page_size);
+	munmap((void *)s->consumer_pos, s->page_size);
+	ring_buffer__free(s->ring);
+	profile_bpf__destroy(s->skel);
+	free(s);
+}
+
+/*
+ * Reads a CPU list such as "0-3,8,10-11" into a mask of n_cpus entries.
+ * Returns 0 or a negative errno.
+ */
+static int read_online_cpus(bool *online, int n_cpus)
+{
+	char buf[4096], *p, *end;
+	ssize_t n;
+	int fd;
+
+	fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EINVAL;
+	buf[n] = '\0';
+	for (p = buf; *p && *p != '\n';) {
+		unsigned long first, last;
+
+		errno = 0;
+		first = last = strtoul(p, &end, 10);
+		if (errno || end == p)
+			return -EINVAL;
+		p = end;
+		if (*p == '-') {
+			last = strtoul(++p, &end, 10);
+			if (errno || end == p || last < first)
+				return -EINVAL;
+			p = end;
+		}
+		for (unsigned long cpu = first; cpu <= last && cpu < (unsigned long)n_cpus; cpu++)
+			online[cpu] = true;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+static int open_cpu_clock(int cpu, unsigned int hz)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.size = sizeof(attr),
+		/* A fixed period in ns, so every sample weighs exactly 1e9/hz. */
+		.sample_period = 1000000000ull / hz,
+		.freq = 0,
+	};
+	int fd;
+
+	fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int bpf_sampler__attach(struct bpf_sampler *s, unsigned int hz)
+{
+	bool *online;
+	int err, cpu;
+
+	if (hz == 0)
+		return -EINVAL;
+	if (s->links)
+		return s->hz == hz ? 0 : -EBUSY;
+
+	online = calloc(s->n_cpus, sizeof(*online));
+	if (!online)
+		return -ENOMEM;
+	err = read_online_cpus(online, s->n_cpus);
+	if (err) {
+		free(online);
+		return err;
+	}
+	s->links = calloc(s->n_cpus, sizeof(*s->links));
+	s->event_fds = malloc(s->n_cpus * sizeof(*s->event_fds));
+	if (!s->links || !s->event_fds) {
+		err = -ENOMEM;
+		goto err_detach;
+	}
+	for (cpu = 0; cpu < s->n_cpus; cpu++) {
+		int fd;
+
+		if (!online[cpu])
+			continue;
+		fd = open_cpu_clock(cpu, hz);
+		if (fd < 0) {
+			/* A CPU can go offline between reading the mask and here. */
+			if (fd == -ENODEV)
+				continue;
+			err = fd;
+			goto err_detach;
+		}
+		s->event_fds[s->n_links] = fd;
+		s->links[s->n_links] =
+			bpf_program__attach_perf_event(s->skel->progs.cprof_sample, fd);
+		if (!s->links[s->n_links]) {
+			err = -errno;
+			close(fd);
+			goto err_detach;
+		}
+		s->n_links++;
+	}
+	free(online);
+	s->hz = hz;
+	return 0;
+
+err_detach:
+	free(online);
+	bpf_sampler__detach(s);
+	return err;
+}
+
+void bpf_sampler__detach(struct bpf_sampler *s)
+{
+	for (int i = 0; i < s->n_links; i++) {
+		bpf_link__destroy(s->links[i]);
+		close(s->event_fds[i]);
+	}
+	free(s->links);
+	free(s->event_fds);
+	s->links = NULL;
+	s->event_fds = NULL;
+	s->n_links = 0;
+	s->hz = 0;
+}
+
+unsigned int bpf_sampler__hz(const struct bpf_sampler *s)
+{
+	return s->hz;
+}
+
+int bpf_sampler__add_target(struct bpf_sampler *s, pid_t tgid, uint32_t slot)
+{
+	struct cprof_target target = { .session_slot = slot };
+	__u32 key = tgid;
+
+	if (slot >= CPROF_MAX_SESSIONS)
+		return -EINVAL;
+	if (bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &target,
+				 sizeof(target), BPF_NOEXIST))
+		return -errno;
+	return 0;
+}
+
+int bpf_sampler__remove_target(struct bpf_sampler *s, pid_t tgid)
+{
+	__u32 key = tgid;
+
+	if (bpf_map__delete_elem(s->skel->maps.targets, &key, sizeof(key), 0))
+		return -errno;
+	return 0;
+}
+
+int bpf_sampler__read_counters(struct bpf_sampler *s, uint32_t slot,
+			       struct cprof_session_counters *ret_counters)
+{
+	struct cprof_session_counters *per_cpu, sum = {};
+	__u32 key = slot;
+	int err = 0;
+
+	per_cpu = calloc(s->n_cpus, sizeof(*per_cpu));
+	if (!per_cpu)
+		return -ENOMEM;
+	if (bpf_map__lookup_elem(s->skel->maps.session_counters, &key, sizeof(key), per_cpu,
+				 s->n_cpus * sizeof(*per_cpu), 0)) {
+		err = -errno;
+		goto out;
+	}
+	for (int cpu = 0; cpu < s->n_cpus; cpu++) {
+		sum.fired += per_cpu[cpu].fired;
+		sum.lost_ring_full += per_cpu[cpu].lost_ring_full;
+		sum.user_stack_errors += per_cpu[cpu].user_stack_errors;
+		sum.kernel_stack_errors += per_cpu[cpu].kernel_stack_errors;
+	}
+	*ret_counters = sum;
+out:
+	free(per_cpu);
+	return err;
+}
+
+int bpf_sampler__reset_counters(struct bpf_sampler *s, uint32_t slot)
+{
+	struct cprof_session_counters *zeros;
+	__u32 key = slot;
+	int err = 0;
+
+	zeros = calloc(s->n_cpus, sizeof(*zeros));
+	if (!zeros)
+		return -ENOMEM;
+	if (bpf_map__update_elem(s->skel->maps.session_counters, &key, sizeof(key), zeros,
+				 s->n_cpus * sizeof(*zeros), BPF_ANY))
+		err = -errno;
+	free(zeros);
+	return err;
+}
+
+int bpf_sampler__ring_fd(const struct bpf_sampler *s)
+{
+	return ring_buffer__epoll_fd(s->ring);
+}
+
+int bpf_sampler__drain(struct bpf_sampler *s)
+{
+	return ring_buffer__consume(s->ring);
+}
+
+size_t bpf_sampler__ring_bytes(const struct bpf_sampler *s)
+{
+	return s->ring_bytes;
+}
+
+size_t bpf_sampler__ring_used_bytes(const struct bpf_sampler *s)
+{
+	unsigned long producer = __atomic_load_n(s->producer_pos, __ATOMIC_ACQUIRE);
+	unsigned long consumer = __atomic_load_n(s->consumer_pos, __ATOMIC_ACQUIRE);
+
+	return producer - consumer;
+}
+
+uint32_t bpf_sampler__prog_id(const struct bpf_sampler *s)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(s->skel->progs.cprof_sample), &info, &len))
+		return 0;
+	return info.id;
+}

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * libmicrohttpd runs without threads of its own: its epoll fd and its next
+ * timeout are sources in our sd-event loop, so requests, the ring-buffer
+ * drain and timers share one thread and one order of events. A timed
+ * profile (/debug/pprof/profile) suspends its connection and resumes it
+ * from a timer, so a waiting client blocks nobody.
+ */
+#include "http_server.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include <microhttpd.h>
+#include <systemd/sd-event.h>
+
+#include "api.h"
+#include "cprof_protocol.h"
+#include "log.h"
+
+/* Limits on what a client may make us hold. */
+#define MAX_CONNECTIONS 64
+#define CONNECTION_TIMEOUT_S 30
+#define CONNECTION_MEMORY_BYTES (64 * 1024)
+#define MAX_REQUEST_BODY_BYTES 4096
+
+/* What we keep per request between libmicrohttpd's calls. */
+struct request_state {
+	struct http_server *server;
+	struct MHD_Connection *connection;
+	size_t body_bytes;
+	bool deferred;                /* suspended until its profile is ready */
+	pid_t deferred_pid;
+	sd_event_source *timer;
+	struct api_response response; /* ready to queue once resumed */
+	bool response_ready;
+	struct request_state *next;   /* in the server's list of deferred requests */
+};
+
+struct http_server {
+	sd_event *loop;
+	struct cprofd *cprofd;
+	struct MHD_Daemon *mhd;
+	sd_event_source *io;
+	sd_event_source *timeout;
+	struct request_state *deferred; /* suspended requests */
+};
+
+static void run_mhd(struct http_server *s);
+
+static const char *get_param(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static enum MHD_Result queue(struct MHD_Connection *connection, struct api_response *resp)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char number[24];
+
+	r = MHD_create_response_from_buffer(resp->body_size, resp->body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		api_response__release(resp);
+		return MHD_NO;
+	}
+	/* libmicrohttpd owns the body now. */
+	resp->body = NULL;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+	if (resp->has_summary) {
+		snprintf(number, sizeof(number), "%" PRIu64, resp->summary.samples);
+		MHD_add_response_header(r, CPROF_HEADER_SAMPLES, number);
+		snprintf(number, sizeof(number), "%" PRIu64, resp->summary.lost);
+		MHD_add_response_header(r, CPROF_HEADER_LOST, number);
+		snprintf(number, sizeof(number), "%" PRIu64, resp->summary.duration_ns);
+		MHD_add_response_header(r, CPROF_HEADER_DURATION_NS, number);
+		snprintf(number, sizeof(number), "%" PRIu64, resp->summary.stacks);
+		MHD_add_response_header(r, CPROF_HEADER_STACKS, number);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
+					"attachment; filename=\"profile.pb.gz\"");
+	}
+	ret = MHD_queue_response(connection, resp->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static void unlink_deferred(struct http_server *s, struct request_state *state)
+{
+	struct request_state **link;
+
+	for (link = &s->deferred; *link; link = &(*link)->next) {
+		if (*link == state) {
+			*link = state->next;
+			return;
+		}
+	}
+}
+
+/* Builds the timed profile and wakes its connection to send it. */
+static void finish_deferred(struct request_state *state)
+{
+	struct http_server *s = state->server;
+
+	api__finish_profile(s->cprofd, state->deferred_pid, &state->response);
+	state->response_ready = true;
+	state->timer = sd_event_source_disable_unref(state->timer);
+	unlink_deferred(s, state);
+	MHD_resume_connection(state->connection);
+}
+
+static int on_profile_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	struct request_state *state = userdata;
+	struct http_server *s = state->server;
+
+	finish_deferred(state);
+	run_mhd(s);
+	return 0;
+}
+
+static int defer(struct request_state *state, unsigned int seconds)
+{
+	struct http_server *s = state->server;
+	int err;
+
+	err = sd_event_add_time_relative(s->loop, &state->timer, CLOCK_MONOTONIC,
+					 (uint64_t)seconds * 1000000, 0, on_profile_timer, state);
+	if (err < 0)
+		return err;
+	state->deferred = true;
+	state->next = s->deferred;
+	s->deferred = state;
+	MHD_suspend_connection(state->connection);
+	return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct request_state *state = *con_cls;
+	struct api_request req = {
+		.method = method,
+		.path = url,
+		.get_param = get_param,
+		.ctx = connection,
+	};
+	struct api_response resp;
+
+	if (!state) {
+		state = calloc(1, sizeof(*state));
+		if (!state)
+			return MHD_NO;
+		state->server = s;
+		state->connection = connection;
+		*con_cls = state;
+		return MHD_YES;
+	}
+	if (state->response_ready) {
+		state->response_ready = false;
+		return queue(connection, &state->response);
+	}
+	if (state->deferred)
+		return MHD_YES;
+	if (*upload_data_size) {
+		/* No route takes a body: read and drop it, within a bound. */
+		state->body_bytes += *upload_data_size;
+		*upload_data_size = 0;
+		if (state->body_bytes > MAX_REQUEST_BODY_BYTES)
+			return MHD_NO;
+		return MHD_YES;
+	}
+
+	api__handle(s->cprofd, &req, &resp);
+	if (resp.defer_seconds) {
+		state->deferred_pid = resp.defer_pid;
+		if (defer(state, resp.defer_seconds) == 0)
+			return MHD_YES;
+		/* Cannot wait: answer with what was collected so far. */
+		api__finish_profile(s->cprofd, resp.defer_pid, &resp);
+	}
+	return queue(connection, &resp);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct request_state *state = *con_cls;
+
+	if (!state)
+		return;
+	if (state->deferred && state->timer) {
+		/* Only reachable at shutdown; the profile is ended by then. */
+		unlink_deferred(state->server, state);
+		sd_event_source_disable_unref(state->timer);
+	}
+	api_response__release(&state->response);
+	free(state);
+	*con_cls = NULL;
+}
+
+/* Runs libmicrohttpd and re-arms our timer to its next timeout. */
+static void run_mhd(struct http_server *s)
+{
+	MHD_UNSIGNED_LONG_LONG timeout_ms;
+
+	MHD_run(s->mhd);
+	if (MHD_get_timeout(s->mhd, &timeout_ms) == MHD_YES) {
+		uint64_t now;
+
+		sd_event_now(s->loop, CLOCK_MONOTONIC, &now);
+		sd_event_source_set_time(s->timeout, now + timeout_ms * 1000);
+		sd_event_source_set_enabled(s->timeout, SD_EVENT_ONESHOT);
+	} else {
+		sd_event_source_set_enabled(s->timeout, SD_EVENT_OFF);
+	}
+}
+
+static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+	run_mhd(userdata);
+	return 0;
+}
+
+static int on_timeout(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	run_mhd(userdata);
+	return 0;
+}
+
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	if (n && line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	log_debug("http: %s", line);
+}
+
+struct http_server *http_server__new(sd_event *loop, int listen_fd, struct cprofd *cprofd)
+{
+	const union MHD_DaemonInfo *info;
+	struct http_server *s;
+	int err = -ENOMEM;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->loop = sd_event_ref(loop);
+	s->cprofd = cprofd;
+	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+				  0, NULL, NULL, on_request, s,
+				  MHD_OPTION_LISTEN_SOCKET, listen_fd,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_BYTES,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				  MHD_OPTION_EXTERNAL_LOGGER, log_mhd, s,
+				  MHD_OPTION_END);
+	if (!s->mhd) {
+		err = -EINVAL;
+		goto err;
+	}
+	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info) {
+		err = -EINVAL;
+		goto err;
+	}
+	err = sd_event_add_io(loop, &s->io, info->epoll_fd, EPOLLIN, on_io, s);
+	if (err < 0)
+		goto err;
+	err = sd_event_add_time(loop, &s->timeout, CLOCK_MONOTONIC, 0, 0, on_timeout, s);
+	if (err < 0)
+		goto err;
+	sd_event_source_set_enabled(s->timeout, SD_EVENT_OFF);
+	return s;
+err:
+	http_server__free(s);
+	errno = -err;
+	return NULL;
+}
+
+void http_server__finish_deferred(struct http_server *s)
+{
+	while (s && s->deferred)
+		finish_deferred(s->deferred);
+	if (s)
+		run_mhd(s);
+}
+
+void http_server__free(struct http_server *s)
+{
+	if (!s)
+		return;
+	/* libmicrohttpd cannot stop with suspended connections. */
+	while (s->deferred)
+		finish_deferred(s->deferred);
+	if (s->mhd)
+		MHD_stop_daemon(s->mhd);
+	sd_event_source_disable_unref(s->io);
+	sd_event_source_disable_unref(s->timeout);
+	sd_event_unref(s->loop);
+	free(s);
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * HTTP/1.1 on a listening socket (the Unix socket today, TCP for pprof
+ * scrapers later), served by libmicrohttpd inside the daemon's sd-event
+ * loop and answered by api.h.
+ */
+#ifndef CPROF_HTTP_SERVER_H
+#define CPROF_HTTP_SERVER_H
+
+#include <systemd/sd-event.h>
+
+#include "cprofd.h"
+
+struct http_server;
+
+/*
+ * Serves connections accepted on listen_fd (which stays the caller's).
+ * Returns the server, or NULL with errno set.
+ */
+struct http_server *http_server__new(sd_event *loop, int listen_fd, struct cprofd *cprofd);
+
+/* Ends every timed profile now and sends what it has (at shutdown). */
+void http_server__finish_deferred(struct http_server *s);
+
+/* Stops serving; timed profiles still waiting are ended and sent first. */
+void http_server__free(struct http_server *s);
+
+#endif /* CPROF_HTTP_SERVER_H */

@@ -1,0 +1,994 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * pprof encoder. The profile is kept as deduplicated tables (strings,
+ * functions, locations, mappings) plus the samples already encoded as
+ * protobuf, and written out by a small write-only protobuf writer straight
+ * into a gzip stream, so encoding never holds the whole uncompressed
+ * profile in memory at once.
+ *
+ * Field numbers are those of github.com/google/pprof proto/profile.proto.
+ */
+#include "pprof.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+/* message Profile */
+#define PROFILE_SAMPLE_TYPE 1
+#define PROFILE_SAMPLE 2
+#define PROFILE_MAPPING 3
+#define PROFILE_LOCATION 4
+#define PROFILE_FUNCTION 5
+#define PROFILE_STRING_TABLE 6
+#define PROFILE_TIME_NANOS 9
+#define PROFILE_DURATION_NANOS 10
+#define PROFILE_PERIOD_TYPE 11
+#define PROFILE_PERIOD 12
+
+/* message ValueType */
+#define VALUE_TYPE_TYPE 1
+#define VALUE_TYPE_UNIT 2
+
+/* message Sample */
+#define SAMPLE_LOCATION_ID 1
+#define SAMPLE_VALUE 2
+#define SAMPLE_LABEL 3
+
+/* message Label */
+#define LABEL_KEY 1
+#define LABEL_STR 2
+#define LABEL_NUM 3
+#define LABEL_NUM_UNIT 4
+
+/* message Mapping */
+#define MAPPING_ID 1
+#define MAPPING_MEMORY_START 2
+#define MAPPING_MEMORY_LIMIT 3
+#define MAPPING_FILE_OFFSET 4
+#define MAPPING_FILENAME 5
+#define MAPPING_BUILD_ID 6
+#define MAPPING_HAS_FUNCTIONS 7
+
+/* message Location */
+#define LOCATION_ID 1
+#define LOCATION_MAPPING_ID 2
+#define LOCATION_ADDRESS 3
+#define LOCATION_LINE 4
+
+/* message Line */
+#define LINE_FUNCTION_ID 1
+#define LINE_LINE 2
+
+/* message Function */
+#define FUNCTION_ID 1
+#define FUNCTION_NAME 2
+#define FUNCTION_SYSTEM_NAME 3
+#define FUNCTION_FILENAME 4
+
+#define WIRE_VARINT 0
+#define WIRE_LEN 2
+
+#define VARINT_MAX_BYTES 10
+
+/* Table indices are stored as index + 1 in 32 bits (0 marks an empty hash slot). */
+#define MAX_ENTRIES ((size_t)UINT32_MAX - 1)
+
+/* Encoded bytes are handed to zlib in pieces of about this size. */
+#define ENCODE_CHUNK (64u << 10)
+
+/* A growable byte buffer. */
+struct buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+	/*
+	 * First error of a protobuf write; later writes do nothing, so a
+	 * message is written without checking each field and checked once.
+	 */
+	int err;
+};
+
+/* Open-addressing hash set of table indices; the key lives in the table. */
+struct hash_slot {
+	uint32_t hash;  /* kept so growing does not need the keys */
+	uint32_t index; /* table index + 1; 0 for an empty slot */
+};
+
+struct hash_table {
+	struct hash_slot *slots;
+	size_t mask; /* number of slots - 1, a power of two minus one */
+	size_t count;
+};
+
+/* A string of the string table: bytes in builder.chars, not NUL-terminated. */
+struct string_entry {
+	size_t offset;
+	size_t len;
+};
+
+/* A Function; the fields are string table indices and also the dedup key. */
+struct function {
+	uint32_t name;
+	uint32_t system_name;
+	uint32_t filename;
+};
+
+struct line {
+	uint64_t function_id;
+	int64_t line;
+};
+
+struct location {
+	uint64_t mapping_id;
+	uint64_t address;
+	/*
+	 * The first line's function name when address is 0, else 0: part of
+	 * the key, so address-less frames stay apart by name.
+	 */
+	uint32_t key_name;
+	size_t first_line; /* index into builder.lines */
+	size_t n_lines;
+};
+
+struct mapping {
+	uint64_t start;
+	uint64_t limit;
+	uint64_t file_offset;
+	uint32_t filename; /* string index */
+	uint32_t build_id; /* string index */
+	bool has_functions;
+};
+
+/* Key of a Location lookup. */
+struct location_key {
+	uint64_t mapping_id;
+	uint64_t address;
+	uint32_t key_name;
+};
+
+/* Key of a string lookup. */
+struct string_key {
+	const char *s;
+	size_t len;
+};
+
+struct pprof_builder {
+	struct pprof_profile_info info;
+
+	struct buf chars;                 /* bytes of all strings, back to back */
+	struct string_entry *strings;     /* the string table; [0] is "" */
+	size_t n_strings, strings_cap;
+	struct hash_table string_index;
+
+	struct function *functions;       /* Function id = index + 1 */
+	size_t n_functions, functions_cap;
+	struct hash_table function_index;
+
+	struct location *locations;       /* Location id = index + 1 */
+	size_t n_locations, locations_cap;
+	struct hash_table location_index;
+	struct line *lines;               /* lines of all locations, by location */
+	size_t n_lines, lines_cap;
+
+	struct mapping *mappings;         /* Mapping id = index + 1 */
+	size_t n_mappings, mappings_cap;
+
+	/*
+	 * Samples, already encoded as Profile.sample fields: they are only
+	 * appended, and encoding them once keeps them compact.
+	 */
+	struct buf samples;
+
+	/* String indices of the fixed value types. */
+	uint32_t str_samples, str_count, str_cpu, str_nanoseconds;
+};
+
+/*
+ * Memory helpers
+ */
+
+/* Makes room for extra more bytes, growing geometrically. Returns 0 or -ENOMEM. */
+static int buf_reserve(struct buf *buf, size_t extra)
+{
+	size_t need, cap;
+	uint8_t *data;
+
+	if (extra <= buf->cap - buf->len)
+		return 0;
+	if (extra > SIZE_MAX - buf->len)
+		return -ENOMEM;
+	need = buf->len + extra;
+	cap = buf->cap ? buf->cap : 256;
+	while (cap < need) {
+		if (cap > SIZE_MAX / 2) {
+			cap = need;
+			break;
+		}
+		cap *= 2;
+	}
+	data = realloc(buf->data, cap);
+	if (!data)
+		return -ENOMEM;
+	buf->data = data;
+	buf->cap = cap;
+	return 0;
+}
+
+static void buf_release(struct buf *buf)
+{
+	free(buf->data);
+	*buf = (struct buf){ 0 };
+}
+
+/*
+ * Makes room for n more items of item_size in an array of count items with
+ * room for *cap, growing geometrically. On success *ret_items is the
+ * (possibly moved) array and *cap is updated; on failure the array is
+ * untouched. Returns 0 or -ENOMEM.
+ */
+static int array_reserve(void *items, size_t item_size, size_t *cap, size_t count, size_t n,
+			 void **ret_items)
+{
+	size_t new_cap;
+	void *p;
+
+	if (n <= *cap - count) {
+		*ret_items = items;
+		return 0;
+	}
+	if (n > MAX_ENTRIES - count)
+		return -ENOMEM;
+	new_cap = *cap ? *cap : 16;
+	while (new_cap - count < n)
+		new_cap *= 2;
+	if (new_cap > SIZE_MAX / item_size)
+		return -ENOMEM;
+	p = realloc(items, new_cap * item_size);
+	if (!p)
+		return -ENOMEM;
+	*cap = new_cap;
+	*ret_items = p;
+	return 0;
+}
+
+/*
+ * Hash tables
+ */
+
+static uint32_t hash_u64(uint64_t h, uint64_t x)
+{
+	/* combine as boost's hash_combine does, then mix with splitmix64's finalizer */
+	h ^= x + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebull;
+	h ^= h >> 31;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static uint32_t hash_bytes(const char *s, size_t len)
+{
+	/* FNV-1a, then mixed so the low bits used for the slot are spread */
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (uint8_t)s[i];
+		h *= 0x100000001b3ull;
+	}
+	return hash_u64(h, len);
+}
+
+/* Whether table entry index has the given key. */
+typedef bool (*hash_equal_fn)(const struct pprof_builder *b, size_t index, const void *key);
+
+/* Makes sure one more entry fits below a load of 1/2. Returns 0 or -ENOMEM. */
+static int hash_reserve(struct hash_table *t)
+{
+	struct hash_slot *slots;
+	size_t n_slots, i, j;
+
+	if (t->slots && (t->count + 1) * 2 <= t->mask + 1)
+		return 0;
+	n_slots = t->slots ? (t->mask + 1) * 2 : 64;
+	if (n_slots > SIZE_MAX / sizeof(*slots))
+		return -ENOMEM;
+	slots = calloc(n_slots, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	if (t->slots) {
+		for (i = 0; i <= t->mask; i++) {
+			if (!t->slots[i].index)
+				continue;
+			j = t->slots[i].hash & (n_slots - 1);
+			while (slots[j].index)
+				j = (j + 1) & (n_slots - 1);
+			slots[j] = t->slots[i];
+		}
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->mask = n_slots - 1;
+	return 0;
+}
+
+/*
+ * Returns the slot holding key, or the empty slot where it would go. The
+ * table must have slots (hash_reserve() first).
+ */
+static struct hash_slot *hash_find(const struct hash_table *t, uint32_t hash, hash_equal_fn equal,
+				   const struct pprof_builder *b, const void *key)
+{
+	size_t i = hash & t->mask;
+
+	for (;;) {
+		struct hash_slot *slot = &t->slots[i];
+
+		if (!slot->index)
+			return slot;
+		if (slot->hash == hash && equal(b, slot->index - 1, key))
+			return slot;
+		i = (i + 1) & t->mask;
+	}
+}
+
+static void hash_insert(struct hash_table *t, struct hash_slot *slot, uint32_t hash, size_t index)
+{
+	slot->hash = hash;
+	slot->index = (uint32_t)(index + 1);
+	t->count++;
+}
+
+static void hash_release(struct hash_table *t)
+{
+	free(t->slots);
+	*t = (struct hash_table){ 0 };
+}
+
+/*
+ * Interning
+ */
+
+static bool string_equal(const struct pprof_builder *b, size_t index, const void *key)
+{
+	const struct string_key *k = key;
+	const struct string_entry *e = &b->strings[index];
+
+	return e->len == k->len && memcmp(b->chars.data + e->offset, k->s, k->len) == 0;
+}
+
+/* Sets *ret_index to the string table index of s (NULL is ""). Returns 0 or -ENOMEM. */
+static int intern_string(struct pprof_builder *b, const char *s, uint32_t *ret_index)
+{
+	struct string_key key;
+	struct hash_slot *slot;
+	void *strings;
+	uint32_t hash;
+
+	/* "" is always index 0, as the format requires */
+	if (!s || !*s) {
+		*ret_index = 0;
+		return 0;
+	}
+	key.s = s;
+	key.len = strlen(s);
+	hash = hash_bytes(s, key.len);
+	if (hash_reserve(&b->string_index))
+		return -ENOMEM;
+	slot = hash_find(&b->string_index, hash, string_equal, b, &key);
+	if (slot->index) {
+		*ret_index = slot->index - 1;
+		return 0;
+	}
+	if (array_reserve(b->strings, sizeof(*b->strings), &b->strings_cap, b->n_strings, 1,
+			  &strings))
+		return -ENOMEM;
+	b->strings = strings;
+	if (buf_reserve(&b->chars, key.len))
+		return -ENOMEM;
+	memcpy(b->chars.data + b->chars.len, s, key.len);
+	b->strings[b->n_strings] = (struct string_entry){ .offset = b->chars.len, .len = key.len };
+	b->chars.len += key.len;
+	hash_insert(&b->string_index, slot, hash, b->n_strings);
+	*ret_index = (uint32_t)b->n_strings++;
+	return 0;
+}
+
+static bool function_equal(const struct pprof_builder *b, size_t index, const void *key)
+{
+	const struct function *k = key;
+	const struct function *f = &b->functions[index];
+
+	return f->name == k->name && f->system_name == k->system_name &&
+	       f->filename == k->filename;
+}
+
+/* Sets *ret_id to the Function id for line's names. Returns 0 or -ENOMEM. */
+static int intern_function(struct pprof_builder *b, const struct pprof_line *line,
+			   uint64_t *ret_id)
+{
+	struct function key;
+	struct hash_slot *slot;
+	void *functions;
+	uint32_t hash;
+
+	if (intern_string(b, line->function_name, &key.name))
+		return -ENOMEM;
+	if (!line->system_name)
+		key.system_name = key.name;
+	else if (intern_string(b, line->system_name, &key.system_name))
+		return -ENOMEM;
+	if (intern_string(b, line->file_name, &key.filename))
+		return -ENOMEM;
+
+	hash = hash_u64(hash_u64(hash_u64(0, key.name), key.system_name), key.filename);
+	if (hash_reserve(&b->function_index))
+		return -ENOMEM;
+	slot = hash_find(&b->function_index, hash, function_equal, b, &key);
+	if (slot->index) {
+		*ret_id = slot->index;
+		return 0;
+	}
+	if (array_reserve(b->functions, sizeof(*b->functions), &b->functions_cap, b->n_functions,
+			  1, &functions))
+		return -ENOMEM;
+	b->functions = functions;
+	b->functions[b->n_functions] = key;
+	hash_insert(&b->function_index, slot, hash, b->n_functions);
+	*ret_id = ++b->n_functions;
+	return 0;
+}
+
+static bool location_equal(const struct pprof_builder *b, size_t index, const void *key)
+{
+	const struct location_key *k = key;
+	const struct location *l = &b->locations[index];
+
+	return l->mapping_id == k->mapping_id && l->address == k->address &&
+	       l->key_name == k->key_name;
+}
+
+/*
+ * Builder
+ */
+
+struct pprof_builder *pprof_builder__new(const struct pprof_profile_info *info)
+{
+	struct pprof_builder *b;
+	void *strings;
+
+	if (!info || info->period_ns < 0 || info->duration_ns < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		goto err_nomem;
+	b->info = *info;
+
+	/* string_table[0] must be "" */
+	if (array_reserve(NULL, sizeof(*b->strings), &b->strings_cap, 0, 1, &strings))
+		goto err_free;
+	b->strings = strings;
+	b->strings[0] = (struct string_entry){ 0 };
+	b->n_strings = 1;
+
+	if (intern_string(b, "samples", &b->str_samples) ||
+	    intern_string(b, "count", &b->str_count) || intern_string(b, "cpu", &b->str_cpu) ||
+	    intern_string(b, "nanoseconds", &b->str_nanoseconds))
+		goto err_free;
+	return b;
+
+err_free:
+	pprof_builder__free(b);
+err_nomem:
+	errno = ENOMEM;
+	return NULL;
+}
+
+void pprof_builder__free(struct pprof_builder *b)
+{
+	if (!b)
+		return;
+	buf_release(&b->samples);
+	free(b->mappings);
+	free(b->lines);
+	hash_release(&b->location_index);
+	free(b->locations);
+	hash_release(&b->function_index);
+	free(b->functions);
+	hash_release(&b->string_index);
+	free(b->strings);
+	buf_release(&b->chars);
+	free(b);
+}
+
+uint64_t pprof_builder__add_mapping(struct pprof_builder *b, uint64_t start, uint64_t limit,
+				    uint64_t file_offset, const char *file, const char *build_id,
+				    bool has_functions)
+{
+	struct mapping m = {
+		.start = start,
+		.limit = limit,
+		.file_offset = file_offset,
+		.has_functions = has_functions,
+	};
+	void *mappings;
+
+	if (!b) {
+		errno = EINVAL;
+		return 0;
+	}
+	if (intern_string(b, file, &m.filename) || intern_string(b, build_id, &m.build_id))
+		goto err_nomem;
+	if (array_reserve(b->mappings, sizeof(*b->mappings), &b->mappings_cap, b->n_mappings, 1,
+			  &mappings))
+		goto err_nomem;
+	b->mappings = mappings;
+	b->mappings[b->n_mappings] = m;
+	return ++b->n_mappings;
+
+err_nomem:
+	errno = ENOMEM;
+	return 0;
+}
+
+uint64_t pprof_builder__location(struct pprof_builder *b, uint64_t mapping_id, uint64_t address,
+				 const struct pprof_line *lines, size_t n_lines)
+{
+	struct location_key key = { .mapping_id = mapping_id, .address = address };
+	struct hash_slot *slot;
+	struct line *new_lines;
+	void *p;
+	uint32_t hash;
+	size_t i;
+
+	/* A Location naming a missing Mapping makes the whole profile unreadable. */
+	if (!b || mapping_id > b->n_mappings || (n_lines && !lines))
+		goto err_inval;
+	for (i = 0; i < n_lines; i++) {
+		if (!lines[i].function_name)
+			goto err_inval;
+	}
+
+	/*
+	 * Frames without an address (markers) would all share one key; tell
+	 * them apart by what they are called.
+	 */
+	if (!address && n_lines && intern_string(b, lines[0].function_name, &key.key_name))
+		goto err_nomem;
+
+	hash = hash_u64(hash_u64(hash_u64(0, mapping_id), address), key.key_name);
+	if (hash_reserve(&b->location_index))
+		goto err_nomem;
+	slot = hash_find(&b->location_index, hash, location_equal, b, &key);
+	if (slot->index)
+		return slot->index;
+
+	/*
+	 * Reserve everything before adding, so a failure leaves no half
+	 * Location behind (only unused strings and functions, which are
+	 * harmless in the output).
+	 */
+	if (array_reserve(b->locations, sizeof(*b->locations), &b->locations_cap, b->n_locations, 1,
+			  &p))
+		goto err_nomem;
+	b->locations = p;
+	if (array_reserve(b->lines, sizeof(*b->lines), &b->lines_cap, b->n_lines, n_lines, &p))
+		goto err_nomem;
+	b->lines = p;
+	new_lines = b->lines + b->n_lines;
+	for (i = 0; i < n_lines; i++) {
+		if (intern_function(b, &lines[i], &new_lines[i].function_id))
+			goto err_nomem;
+		new_lines[i].line = lines[i].line;
+	}
+
+	b->locations[b->n_locations] = (struct location){
+		.mapping_id = mapping_id,
+		.address = address,
+		.key_name = key.key_name,
+		.first_line = b->n_lines,
+		.n_lines = n_lines,
+	};
+	b->n_lines += n_lines;
+	hash_insert(&b->location_index, slot, hash, b->n_locations);
+	return ++b->n_locations;
+
+err_inval:
+	errno = EINVAL;
+	return 0;
+err_nomem:
+	errno = ENOMEM;
+	return 0;
+}
+
+/*
+ * Protobuf writer. Writes go to a struct buf and record the first error in
+ * buf->err instead of returning it.
+ */
+
+static void pb_varint(struct buf *buf, uint64_t v)
+{
+	if (buf->err)
+		return;
+	if (buf_reserve(buf, VARINT_MAX_BYTES)) {
+		buf->err = -ENOMEM;
+		return;
+	}
+	while (v >= 0x80) {
+		buf->data[buf->len++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	buf->data[buf->len++] = (uint8_t)v;
+}
+
+static void pb_tag(struct buf *buf, uint32_t field, uint32_t wire_type)
+{
+	pb_varint(buf, (uint64_t)field << 3 | wire_type);
+}
+
+/* A uint64, int64 or bool field; proto3 leaves zero (the default) out. */
+static void pb_uint64(struct buf *buf, uint32_t field, uint64_t v)
+{
+	if (!v)
+		return;
+	pb_tag(buf, field, WIRE_VARINT);
+	pb_varint(buf, v);
+}
+
+/* int64 is a varint of the two's complement: a negative value takes 10 bytes. */
+static void pb_int64(struct buf *buf, uint32_t field, int64_t v)
+{
+	pb_uint64(buf, field, (uint64_t)v);
+}
+
+/* A string or bytes field, written even when empty (string_table[0] is ""). */
+static void pb_bytes(struct buf *buf, uint32_t field, const void *data, size_t len)
+{
+	pb_tag(buf, field, WIRE_LEN);
+	pb_varint(buf, len);
+	if (buf->err)
+		return;
+	if (buf_reserve(buf, len)) {
+		buf->err = -ENOMEM;
+		return;
+	}
+	memcpy(buf->data + buf->len, data, len);
+	buf->len += len;
+}
+
+/*
+ * Starts a length-delimited field (sub-message or packed values); returns
+ * where its content starts, for pb_end().
+ */
+static size_t pb_begin(struct buf *buf, uint32_t field)
+{
+	pb_tag(buf, field, WIRE_LEN);
+	return buf->len;
+}
+
+/*
+ * Ends the field pb_begin() started at start: the content's length is only
+ * known now, so it is inserted before the content. Messages written this way
+ * are small (one sample, one location), which keeps the move cheap.
+ */
+static void pb_end(struct buf *buf, size_t start)
+{
+	uint8_t len_bytes[VARINT_MAX_BYTES];
+	size_t len, n = 0;
+	uint64_t v;
+
+	if (buf->err)
+		return;
+	len = buf->len - start;
+	v = len;
+	while (v >= 0x80) {
+		len_bytes[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	len_bytes[n++] = (uint8_t)v;
+	if (buf_reserve(buf, n)) {
+		buf->err = -ENOMEM;
+		return;
+	}
+	memmove(buf->data + start + n, buf->data + start, len);
+	memcpy(buf->data + start, len_bytes, n);
+	buf->len += n;
+}
+
+static void pb_value_type(struct buf *buf, uint32_t field, uint32_t type, uint32_t unit)
+{
+	size_t start = pb_begin(buf, field);
+
+	pb_uint64(buf, VALUE_TYPE_TYPE, type);
+	pb_uint64(buf, VALUE_TYPE_UNIT, unit);
+	pb_end(buf, start);
+}
+
+/*
+ * Samples
+ */
+
+int pprof_builder__add_sample(struct pprof_builder *b, const uint64_t *location_ids,
+			      size_t n_locations, int64_t count, const struct pprof_label *labels,
+			      size_t n_labels)
+{
+	struct buf *buf;
+	size_t saved_len, sample, field, i;
+	int64_t cpu_ns;
+	uint32_t key, str, unit;
+	int err = -ENOMEM;
+
+	if (!b || (n_locations && !location_ids) || (n_labels && !labels))
+		return -EINVAL;
+	/* An id that names no Location makes the whole profile unreadable. */
+	for (i = 0; i < n_locations; i++) {
+		if (!location_ids[i] || location_ids[i] > b->n_locations)
+			return -EINVAL;
+	}
+	for (i = 0; i < n_labels; i++) {
+		if (!labels[i].key)
+			return -EINVAL;
+	}
+	if (__builtin_mul_overflow(count, b->info.period_ns, &cpu_ns))
+		return -EOVERFLOW;
+
+	buf = &b->samples;
+	saved_len = buf->len;
+	sample = pb_begin(buf, PROFILE_SAMPLE);
+
+	if (n_locations) {
+		field = pb_begin(buf, SAMPLE_LOCATION_ID);
+		for (i = 0; i < n_locations; i++)
+			pb_varint(buf, location_ids[i]);
+		pb_end(buf, field);
+	}
+
+	field = pb_begin(buf, SAMPLE_VALUE);
+	pb_varint(buf, (uint64_t)count);
+	pb_varint(buf, (uint64_t)cpu_ns);
+	pb_end(buf, field);
+
+	for (i = 0; i < n_labels; i++) {
+		const struct pprof_label *l = &labels[i];
+
+		if (intern_string(b, l->key, &key))
+			goto err;
+		field = pb_begin(buf, SAMPLE_LABEL);
+		pb_uint64(buf, LABEL_KEY, key);
+		if (l->str) {
+			if (intern_string(b, l->str, &str))
+				goto err;
+			pb_uint64(buf, LABEL_STR, str);
+		} else {
+			if (intern_string(b, l->num_unit, &unit))
+				goto err;
+			pb_int64(buf, LABEL_NUM, l->num);
+			pb_uint64(buf, LABEL_NUM_UNIT, unit);
+		}
+		pb_end(buf, field);
+	}
+
+	pb_end(buf, sample);
+	if (buf->err) {
+		err = buf->err;
+		goto err;
+	}
+	return 0;
+
+err:
+	/* Drop the partial sample so the buffer stays a list of whole ones. */
+	buf->len = saved_len;
+	buf->err = 0;
+	return err;
+}
+
+/*
+ * Encoding
+ */
+
+struct encoder {
+	z_stream zs;
+	struct buf scratch; /* protobuf bytes not yet compressed */
+	struct buf out;     /* the gzip stream */
+};
+
+/*
+ * Compresses data[0..len) into enc->out; flush Z_FINISH ends the stream.
+ * Returns 0 or a negative errno.
+ */
+static int encoder_deflate(struct encoder *enc, const uint8_t *data, size_t len, int flush)
+{
+	z_stream *zs = &enc->zs;
+	int ret;
+
+	/* Without input or a finish there is nothing to do, and deflate() would say Z_BUF_ERROR. */
+	if (!len && flush != Z_FINISH)
+		return 0;
+	do {
+		/* avail_in is an unsigned int: hand over huge buffers in pieces */
+		size_t piece = len < (1u << 30) ? len : (1u << 30);
+		int mode = piece == len ? flush : Z_NO_FLUSH;
+
+		zs->next_in = (Bytef *)data;
+		zs->avail_in = (uInt)piece;
+		data += piece;
+		len -= piece;
+		for (;;) {
+			size_t room;
+
+			if (buf_reserve(&enc->out, 16384))
+				return -ENOMEM;
+			room = enc->out.cap - enc->out.len;
+			zs->next_out = enc->out.data + enc->out.len;
+			zs->avail_out = room < UINT_MAX ? (uInt)room : UINT_MAX;
+			ret = deflate(zs, mode);
+			enc->out.len = (size_t)(zs->next_out - enc->out.data);
+			if (ret == Z_STREAM_ERROR)
+				return -EIO;
+			if (mode == Z_FINISH) {
+				if (ret == Z_STREAM_END)
+					break;
+			} else if (zs->avail_in == 0 && zs->avail_out != 0) {
+				break;
+			}
+		}
+	} while (len);
+	return 0;
+}
+
+/* Compresses what is in the scratch buffer, once there is enough of it or at the end. */
+static int encoder_flush(struct encoder *enc, bool force)
+{
+	int err;
+
+	if (enc->scratch.err)
+		return enc->scratch.err;
+	if (!force && enc->scratch.len < ENCODE_CHUNK)
+		return 0;
+	err = encoder_deflate(enc, enc->scratch.data, enc->scratch.len, Z_NO_FLUSH);
+	enc->scratch.len = 0;
+	return err;
+}
+
+static void encode_mapping(struct buf *buf, const struct mapping *m, uint64_t id)
+{
+	size_t start = pb_begin(buf, PROFILE_MAPPING);
+
+	pb_uint64(buf, MAPPING_ID, id);
+	pb_uint64(buf, MAPPING_MEMORY_START, m->start);
+	pb_uint64(buf, MAPPING_MEMORY_LIMIT, m->limit);
+	pb_uint64(buf, MAPPING_FILE_OFFSET, m->file_offset);
+	pb_uint64(buf, MAPPING_FILENAME, m->filename);
+	pb_uint64(buf, MAPPING_BUILD_ID, m->build_id);
+	pb_uint64(buf, MAPPING_HAS_FUNCTIONS, m->has_functions);
+	pb_end(buf, start);
+}
+
+static void encode_location(struct buf *buf, const struct pprof_builder *b,
+			    const struct location *l, uint64_t id)
+{
+	size_t start = pb_begin(buf, PROFILE_LOCATION), line_start, i;
+
+	pb_uint64(buf, LOCATION_ID, id);
+	pb_uint64(buf, LOCATION_MAPPING_ID, l->mapping_id);
+	pb_uint64(buf, LOCATION_ADDRESS, l->address);
+	for (i = 0; i < l->n_lines; i++) {
+		const struct line *line = &b->lines[l->first_line + i];
+
+		line_start = pb_begin(buf, LOCATION_LINE);
+		pb_uint64(buf, LINE_FUNCTION_ID, line->function_id);
+		pb_int64(buf, LINE_LINE, line->line);
+		pb_end(buf, line_start);
+	}
+	pb_end(buf, start);
+}
+
+static void encode_function(struct buf *buf, const struct function *f, uint64_t id)
+{
+	size_t start = pb_begin(buf, PROFILE_FUNCTION);
+
+	pb_uint64(buf, FUNCTION_ID, id);
+	pb_uint64(buf, FUNCTION_NAME, f->name);
+	pb_uint64(buf, FUNCTION_SYSTEM_NAME, f->system_name);
+	pb_uint64(buf, FUNCTION_FILENAME, f->filename);
+	pb_end(buf, start);
+}
+
+static int encode_profile(struct encoder *enc, const struct pprof_builder *b)
+{
+	struct buf *s = &enc->scratch;
+	size_t i;
+	int err;
+
+	pb_value_type(s, PROFILE_SAMPLE_TYPE, b->str_samples, b->str_count);
+	pb_value_type(s, PROFILE_SAMPLE_TYPE, b->str_cpu, b->str_nanoseconds);
+	err = encoder_flush(enc, true);
+	if (err)
+		return err;
+
+	/* Samples are encoded already: compress them in place. */
+	err = encoder_deflate(enc, b->samples.data, b->samples.len, Z_NO_FLUSH);
+	if (err)
+		return err;
+
+	for (i = 0; i < b->n_mappings; i++) {
+		encode_mapping(s, &b->mappings[i], i + 1);
+		err = encoder_flush(enc, false);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < b->n_locations; i++) {
+		encode_location(s, b, &b->locations[i], i + 1);
+		err = encoder_flush(enc, false);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < b->n_functions; i++) {
+		encode_function(s, &b->functions[i], i + 1);
+		err = encoder_flush(enc, false);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < b->n_strings; i++) {
+		const struct string_entry *e = &b->strings[i];
+
+		pb_bytes(s, PROFILE_STRING_TABLE, b->chars.data + e->offset, e->len);
+		err = encoder_flush(enc, false);
+		if (err)
+			return err;
+	}
+
+	pb_int64(s, PROFILE_TIME_NANOS, b->info.time_ns);
+	pb_int64(s, PROFILE_DURATION_NANOS, b->info.duration_ns);
+	pb_value_type(s, PROFILE_PERIOD_TYPE, b->str_cpu, b->str_nanoseconds);
+	pb_int64(s, PROFILE_PERIOD, b->info.period_ns);
+	err = encoder_flush(enc, true);
+	if (err)
+		return err;
+	return encoder_deflate(enc, NULL, 0, Z_FINISH);
+}
+
+int pprof_builder__encode(struct pprof_builder *b, void **ret_data, size_t *ret_size)
+{
+	struct encoder enc = { 0 };
+	int err;
+
+	if (!b || !ret_data || !ret_size)
+		return -EINVAL;
+	/* windowBits 15 + 16: a gzip header and trailer rather than zlib's */
+	err = deflateInit2(&enc.zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+			   Z_DEFAULT_STRATEGY);
+	if (err != Z_OK)
+		return err == Z_MEM_ERROR ? -ENOMEM : -EIO;
+
+	err = encode_profile(&enc, b);
+	deflateEnd(&enc.zs);
+	buf_release(&enc.scratch);
+	if (err) {
+		buf_release(&enc.out);
+		return err;
+	}
+	*ret_data = enc.out.data;
+	*ret_size = enc.out.len;
+	return 0;
+}
+
+uint64_t pprof_builder__find_location(const struct pprof_builder *b, uint64_t mapping_id,
+				      uint64_t address)
+{
+	struct location_key key = { .mapping_id = mapping_id, .address = address };
+	struct hash_slot *slot;
+
+	/* Markers (address 0) are told apart by name: callers add them directly. */
+	if (!b || !address || !b->location_index.slots)
+		return 0;
+	slot = hash_find(&b->location_index, hash_u64(hash_u64(hash_u64(0, mapping_id), address), 0),
+			 location_equal, b, &key);
+	return slot->index;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Process table, shared by every session: what cprofd knows of each sampled
+ * process, chiefly its memory maps, so addresses can be tied to binaries
+ * after the process is gone. Maps are read at the first sample and again
+ * (at most once a second) when an address falls outside every known
+ * mapping; older snapshots are kept so stacks taken before a dlclose()
+ * still resolve. Entries are reference counted by the sessions using them.
+ */
+#ifndef CPROF_PROCESS_TABLE_H
+#define CPROF_PROCESS_TABLE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proc_maps.h"
+
+struct process_table;
+
+/* Returns a table of at most max_processes entries, or NULL with errno set. */
+struct process_table *process_table__new(size_t max_processes);
+void process_table__free(struct process_table *t);
+
+/*
+ * Takes a reference on tgid's entry, creating it and reading its maps the
+ * first time. Returns 0, -ENOSPC at the bound, or -ENOMEM. A process whose
+ * maps cannot be read still gets an entry (its frames stay unsymbolized);
+ * the read error is kept for status.
+ */
+int process_table__acquire(struct process_table *t, pid_t tgid);
+/* Drops a reference; the last one frees the entry. */
+void process_table__release(struct process_table *t, pid_t tgid);
+
+/*
+ * Finds the mapping containing addr in tgid's maps, newest snapshot first;
+ * on a miss, re-reads the maps if the last read is over a second old.
+ * Returns the mapping (valid until the next call on this table) or NULL.
+ */
+const struct proc_map *process_table__find(struct process_table *t, pid_t tgid, uint64_t addr);
+
+/*
+ * The mapping of tgid's main executable as far as the maps tell: the first
+ * executable file mapping. NULL if none is known. Valid as for __find().
+ */
+const struct proc_map *process_table__main_mapping(struct process_table *t, pid_t tgid);
+
+/* The last error reading tgid's maps (0 if none or unknown tgid). */
+int process_table__maps_error(const struct process_table *t, pid_t tgid);
+
+size_t process_table__count(const struct process_table *t);
+
+#endif /* CPROF_PROCESS_TABLE_H */

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "profile.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pprof.h"
+#include "process_table.h"
+#include "session.h"
+#include "stack_table.h"
+#include "symbolizer.h"
+
+/* Kernel text lives in the top half of the address space on every 64-bit arch we run on. */
+#define KERNEL_START 0xffff800000000000ull
+#define KERNEL_NAME "[kernel.kallsyms]"
+#define NAME_MAX_LEN 512
+
+/* The pprof mapping made for one process mapping. */
+struct mapping_slot {
+	uint32_t tgid;
+	uint64_t start, end, offset, inode;
+	uint64_t id; /* 0: free slot */
+};
+
+struct profile_ctx {
+	struct pprof_builder *pprof;
+	struct process_table *processes;
+	struct symbolizer *symbols;
+	uint64_t kernel_mapping;
+	struct mapping_slot *mappings; /* open addressing */
+	size_t mappings_capacity;      /* power of two */
+	size_t n_mappings;
+	uint64_t *frames;              /* location ids of the stack being built */
+};
+
+static size_t mapping_hash(uint32_t tgid, const struct proc_map *m, size_t capacity)
+{
+	uint64_t h = (m->start ^ ((uint64_t)tgid << 40) ^ m->inode) * 0x9e3779b97f4a7c15ull;
+
+	return (h >> 32) & (capacity - 1);
+}
+
+static int grow_mappings(struct profile_ctx *ctx)
+{
+	size_t capacity = ctx->mappings_capacity ? ctx->mappings_capacity * 2 : 64;
+	struct mapping_slot *slots = calloc(capacity, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < ctx->mappings_capacity; i++) {
+		struct mapping_slot *old = &ctx->mappings[i];
+		struct proc_map m = { .start = old->start, .inode = old->inode };
+		size_t j;
+
+		if (!old->id)
+			continue;
+		for (j = mapping_hash(old->tgid, &m, capacity); slots[j].id; j = (j + 1) & (capacity - 1))
+			;
+		slots[j] = *old;
+	}
+	free(ctx->mappings);
+	ctx->mappings = slots;
+	ctx->mappings_capacity = capacity;
+	return 0;
+}
+
+/* Returns the pprof mapping id for m of process tgid, adding it once. 0 on failure. */
+static uint64_t mapping_id(struct profile_ctx *ctx, uint32_t tgid, const struct proc_map *m)
+{
+	const char *build_id = NULL;
+	struct mapping_slot *slot;
+	size_t i;
+
+	if (ctx->n_mappings * 2 >= ctx->mappings_capacity && grow_mappings(ctx))
+		return 0;
+	for (i = mapping_hash(tgid, m, ctx->mappings_capacity);; i = (i + 1) &
+								   (ctx->mappings_capacity - 1)) {
+		slot = &ctx->mappings[i];
+		if (!slot->id)
+			break;
+		if (slot->tgid == tgid && slot->start == m->start && slot->end == m->end &&
+		    slot->offset == m->offset && slot->inode == m->inode)
+			return slot->id;
+	}
+	if (m->path && m->path[0] == '/' && symbolizer__build_id(ctx->symbols, m->path, &build_id))
+		build_id = NULL;
+	slot->id = pprof_builder__add_mapping(ctx->pprof, m->start, m->end, m->offset,
+					      m->path ? m->path : "", build_id, true);
+	if (!slot->id)
+		return 0;
+	slot->tgid = tgid;
+	slot->start = m->start;
+	slot->end = m->end;
+	slot->offset = m->offset;
+	slot->inode = m->inode;
+	ctx->n_mappings++;
+	return slot->id;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/*
+ * A location for a kernel address. lookup is the address to symbolize
+ * (address - 1 for a return address).
+ */
+static uint64_t kernel_location(struct profile_ctx *ctx, uint64_t address, uint64_t lookup)
+{
+	struct pprof_line line = {};
+	char name[NAME_MAX_LEN];
+	struct symbol sym;
+	uint64_t id;
+
+	id = pprof_builder__find_location(ctx->pprof, ctx->kernel_mapping, address);
+	if (id)
+		return id;
+	if (symbolizer__lookup_kernel(ctx->symbols, lookup, &sym) == 0) {
+		if (sym.module)
+			snprintf(name, sizeof(name), "%s [%s]", sym.name, sym.module);
+		else
+			snprintf(name, sizeof(name), "%s", sym.name);
+	} else {
+		snprintf(name, sizeof(name), "[kernel]+0x%" PRIx64, address);
+	}
+	line.function_name = name;
+	return pprof_builder__location(ctx->pprof, ctx->kernel_mapping, address, &line, 1);
+}
+
+/* A location for a user address of process tgid; see kernel_location(). */
+static uint64_t user_location(struct profile_ctx *ctx, uint32_t tgid, uint64_t address,
+			      uint64_t lookup)
+{
+	const struct proc_map *m = process_table__find(ctx->processes, tgid, lookup);
+	struct pprof_line line = {};
+	char name[NAME_MAX_LEN];
+	uint64_t map_id = 0, id;
+	struct symbol sym;
+
+	if (m) {
+		map_id = mapping_id(ctx, tgid, m);
+		if (!map_id)
+			return 0;
+	}
+	id = pprof_builder__find_location(ctx->pprof, map_id, address);
+	if (id)
+		return id;
+
+	if (!m) {
+		snprintf(name, sizeof(name), "[unknown]+0x%" PRIx64, address);
+	} else {
+		uint64_t file_offset = m->offset + (lookup - m->start);
+
+		if (m->path && m->path[0] == '/' &&
+		    symbolizer__lookup_user(ctx->symbols, m->path, file_offset, &sym) == 0)
+			snprintf(name, sizeof(name), "%s", sym.name);
+		else
+			snprintf(name, sizeof(name), "%s+0x%" PRIx64,
+				 m->path ? base_name(m->path) : "[anon]", file_offset);
+	}
+	line.function_name = name;
+	return pprof_builder__location(ctx->pprof, map_id, address, &line, 1);
+}
+
+static int add_count(struct profile_ctx *ctx, const struct session *s,
+		     const struct stack_table *stacks, const struct session_count *c)
+{
+	const struct stack *stack = stack_table__get(stacks, c->stack_id);
+	struct pprof_label labels[3];
+	size_t n = 0;
+
+	if (!stack)
+		return -EINVAL;
+	for (unsigned int f = 0; f < stack->kernel_depth; f++) {
+		uint64_t ip = stack->ips[f];
+
+		/* Only the interrupted instruction is exact; callers are return addresses. */
+		ctx->frames[n] = kernel_location(ctx, ip, f == 0 ? ip : ip - 1);
+		if (!ctx->frames[n++])
+			return -ENOMEM;
+	}
+	for (unsigned int f = 0; f < stack->user_depth; f++) {
+		uint64_t ip = stack->ips[stack->kernel_depth + f];
+
+		/* The first user frame is where user code resumes: exact too. */
+		ctx->frames[n] = user_location(ctx, stack->tgid, ip, f == 0 ? ip : ip - 1);
+		if (!ctx->frames[n++])
+			return -ENOMEM;
+	}
+	labels[0] = (struct pprof_label){ .key = "pid", .num = stack->tgid };
+	labels[1] = (struct pprof_label){ .key = "tid", .num = c->tid };
+	labels[2] = (struct pprof_label){ .key = "thread_name", .str = c->comm };
+	return pprof_builder__add_sample(ctx->pprof, ctx->frames, n, c->count, labels, 3);
+}
+
+static int add_marker(struct profile_ctx *ctx, const struct session *s, const char *name,
+		      uint64_t count)
+{
+	struct pprof_line line = { .function_name = name };
+	struct pprof_label label = { .key = "pid", .num = s->pid };
+	uint64_t id;
+
+	if (!count)
+		return 0;
+	id = pprof_builder__location(ctx->pprof, 0, 0, &line, 1);
+	if (!id)
+		return -ENOMEM;
+	return pprof_builder__add_sample(ctx->pprof, &id, 1, count, &label, 1);
+}
+
+int profile__build(const struct session *s, const struct stack_table *stacks,
+		   struct process_table *processes, struct symbolizer *symbols, void **ret_data,
+		   size_t *ret_size)
+{
+	struct pprof_profile_info info = {
+		.period_ns = 1000000000ll / s->hz,
+		.time_ns = s->start_wall_ns,
+		.duration_ns = session__duration_ns(s),
+	};
+	struct profile_ctx ctx = { .processes = processes, .symbols = symbols };
+	const struct session_count *c;
+	const struct proc_map *main_map;
+	size_t cursor = 0;
+	int err;
+
+	ctx.frames = malloc(CPROF_MAX_FRAMES * sizeof(*ctx.frames));
+	ctx.pprof = pprof_builder__new(&info);
+	if (!ctx.frames || !ctx.pprof) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* pprof takes the first mapping for the profiled program: make it so. */
+	main_map = process_table__main_mapping(processes, s->pid);
+	if (main_map && !mapping_id(&ctx, s->pid, main_map)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	ctx.kernel_mapping = pprof_builder__add_mapping(ctx.pprof, KERNEL_START, UINT64_MAX, 0,
+							KERNEL_NAME, NULL, true);
+	if (!ctx.kernel_mapping) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while ((c = session__next_count(s, &cursor))) {
+		err = add_count(&ctx, s, stacks, c);
+		if (err)
+			goto out;
+	}
+	err = add_marker(&ctx, s, PROFILE_LOST_RING_FULL, s->kernel.lost_ring_full);
+	if (!err)
+		err = add_marker(&ctx, s, PROFILE_LOST_STACK_TABLE_FULL, s->lost_stack_table_full);
+	if (!err)
+		err = pprof_builder__encode(ctx.pprof, ret_data, ret_size);
+out:
+	pprof_builder__free(ctx.pprof);
+	free(ctx.mappings);
+	free(ctx.frames);
+	return err;
+}

@@ -1,0 +1,1441 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Symbolizer for user binaries (libelf) and the kernel (kallsyms).
+ *
+ * A binary is loaded once: its PT_LOAD segments (to turn a file offset into
+ * a link-time address), its build ID, and its function symbols, copied out of
+ * libelf into a sorted array plus one string arena, so that nothing of libelf
+ * or the file stays open. The ELF files are treated as hostile: a process can
+ * map anything, so every libelf result and every index is checked, counts and
+ * sizes are capped, and files are read with pread (ELF_C_READ), never mmap,
+ * so that a file truncated under us gives an error rather than SIGBUS.
+ *
+ * Not thread-safe: one symbolizer per thread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "symbolizer.h"
+
+#define DEFAULT_DEBUG_ROOT "/usr/lib/debug"
+#define DEFAULT_KALLSYMS_PATH "/proc/kallsyms"
+#define DEFAULT_MAX_BINARIES 256
+
+/* Hash buckets are sized for max_binaries, up to this many. */
+#define MAX_BUCKETS 65536
+
+/*
+ * A cached result is trusted for this long before the file is stat()ed again,
+ * so a binary that is rebuilt or upgraded, or a file that becomes readable,
+ * is picked up without paying a stat() per frame.
+ */
+#define REVALIDATE_NS 1000000000ull
+
+/* Caps on what one hostile binary can make us hold or read. */
+#define MAX_SEGMENTS 256
+#define MAX_SYMBOLS (4u << 20)
+#define MAX_NAMES_BYTES (256u << 20)
+#define MAX_NAME_LEN 4096
+#define MAX_SECTIONS (1u << 20)
+#define MAX_NOTE_BYTES (1u << 20)
+#define MAX_DECOMPRESSED_BYTES (512ull << 20)
+#define MAX_BUILD_ID_BYTES 64
+/* A .gnu_debuglink CRC is only worth checking on a file this small. */
+#define MAX_CRC_FILE_BYTES (512ull << 20)
+
+/* Caps on the kallsyms file: a few MB in practice. */
+#define MAX_KALLSYMS_LINE 1024
+#define MAX_KALLSYMS_SYMBOLS (8u << 20)
+
+#define NO_MODULE UINT32_MAX
+
+/* A function of a user binary. */
+struct func_sym {
+	uint64_t start; /* link-time virtual address */
+	uint64_t size;  /* from st_size; for a zero-sized symbol, up to the next one */
+	uint32_t name;  /* offset of the name in the binary's arena */
+	bool exact;     /* size came from the symbol table, not guessed */
+};
+
+/* A PT_LOAD segment of the main binary. */
+struct segment {
+	uint64_t offset;   /* p_offset */
+	uint64_t file_size; /* p_filesz */
+	uint64_t vaddr;    /* p_vaddr */
+	uint64_t mem_size; /* p_memsz */
+};
+
+/* What stat() said about a path, to notice it changed. */
+struct file_identity {
+	int error; /* positive errno of stat(), 0 when the fields are valid */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
+/* One cached binary, loaded or known bad. */
+struct binary {
+	struct binary *hash_next; /* bucket chain */
+	struct binary *lru_prev;  /* towards the most recently used */
+	struct binary *lru_next;  /* towards the least recently used */
+	uint64_t hash;            /* of path */
+	char *path;
+	struct file_identity identity; /* of path when loaded */
+	uint64_t checked_ns;           /* monotonic time identity was last confirmed */
+	int error;                     /* negative errno when the file is unusable */
+	char *build_id_hex;            /* NULL when the binary has none */
+	struct segment *segments;
+	size_t n_segments;
+	struct func_sym *syms; /* sorted by start, one per address */
+	size_t n_syms;
+	char *names;       /* arena of NUL-terminated names */
+	size_t names_size; /* bytes in names */
+	size_t memory;     /* bytes this entry holds, for symbolizer__memory() */
+};
+
+/* A kernel text symbol. */
+struct kernel_sym {
+	uint64_t address;
+	uint32_t name;   /* offset in the kernel arena */
+	uint32_t module; /* offset in the kernel arena, NO_MODULE for vmlinux */
+};
+
+struct kernel_table {
+	bool loaded;     /* tried once; error tells how it went */
+	int error;       /* negative errno when the table is unusable */
+	struct kernel_sym *syms; /* sorted by address, one per address */
+	size_t n_syms;
+	char *names;     /* arena of names and module names */
+	size_t names_size;
+};
+
+struct symbolizer {
+	char *debug_root;
+	char *kallsyms_path;
+	size_t max_binaries;
+	size_t n_binaries;
+	struct binary **buckets;
+	size_t n_buckets;      /* a power of two */
+	struct binary *lru_head; /* most recently used */
+	struct binary *lru_tail; /* next to evict */
+	size_t binaries_memory; /* sum of binary->memory */
+	struct kernel_table kernel;
+};
+
+/* An open ELF file. */
+struct elf_file {
+	int fd;
+	Elf *elf;
+	GElf_Ehdr ehdr;
+	struct stat st;
+};
+
+/* A symbol on its way into a table; name points into libelf's data. */
+struct raw_sym {
+	uint64_t start;
+	uint64_t size;
+	const char *name;
+	uint32_t name_len;
+	uint8_t rank; /* lower is preferred among aliases */
+};
+
+struct raw_syms {
+	struct raw_sym *v;
+	size_t n;
+	size_t capacity;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t hash_path(const char *path)
+{
+	uint64_t hash = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	for (; *path; path++) {
+		hash ^= (unsigned char)*path;
+		hash *= 0x100000001b3ull;
+	}
+	return hash;
+}
+
+static void file_identity__from_stat(struct file_identity *id, const struct stat *st)
+{
+	*id = (struct file_identity){
+		.dev = st->st_dev,
+		.ino = st->st_ino,
+		.size = st->st_size,
+		.mtime = st->st_mtim,
+	};
+}
+
+static void file_identity__get(struct file_identity *id, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		*id = (struct file_identity){ .error = errno };
+		return;
+	}
+	file_identity__from_stat(id, &st);
+}
+
+static bool file_identity__equal(const struct file_identity *a, const struct file_identity *b)
+{
+	if (a->error || b->error)
+		return a->error == b->error;
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* Errors that say nothing about the file, so are not worth remembering. */
+static bool error_is_transient(int err)
+{
+	return err == -ENOMEM || err == -EMFILE || err == -ENFILE || err == -EINTR ||
+	       err == -EAGAIN;
+}
+
+/* ---- ELF access ---- */
+
+static void elf_file__close(struct elf_file *f)
+{
+	if (f->elf)
+		elf_end(f->elf);
+	if (f->fd >= 0)
+		close(f->fd);
+	f->elf = NULL;
+	f->fd = -1;
+}
+
+/*
+ * Opens path as an executable or shared object. O_NONBLOCK because a hostile
+ * path may name a FIFO, which would block open() until a writer comes.
+ */
+static int elf_file__open(struct elf_file *f, const char *path)
+{
+	int err;
+
+	f->elf = NULL;
+	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (f->fd < 0)
+		return -errno;
+	if (fstat(f->fd, &f->st) < 0) {
+		err = -errno;
+		goto err_close;
+	}
+	if (!S_ISREG(f->st.st_mode)) {
+		err = -EINVAL;
+		goto err_close;
+	}
+	f->elf = elf_begin(f->fd, ELF_C_READ, NULL);
+	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF || !gelf_getehdr(f->elf, &f->ehdr)) {
+		err = -ENOEXEC;
+		goto err_close;
+	}
+	if (f->ehdr.e_type != ET_EXEC && f->ehdr.e_type != ET_DYN) {
+		err = -ENOEXEC;
+		goto err_close;
+	}
+	return 0;
+err_close:
+	elf_file__close(f);
+	return err;
+}
+
+/*
+ * Gives a section's data, decompressing it if needed. NULL when the section
+ * has no usable bytes in the file.
+ */
+static Elf_Data *section_data(Elf_Scn *scn, const GElf_Shdr *shdr)
+{
+	Elf_Data *data;
+
+	if (shdr->sh_type == SHT_NOBITS)
+		return NULL;
+	if (shdr->sh_flags & SHF_COMPRESSED) {
+		GElf_Chdr chdr;
+
+		/* The decompressed size is the file's word: cap it before allocating. */
+		if (!gelf_getchdr(scn, &chdr) || chdr.ch_size > MAX_DECOMPRESSED_BYTES)
+			return NULL;
+		if (elf_compress(scn, 0, 0) < 0)
+			return NULL;
+	}
+	data = elf_getdata(scn, NULL);
+	if (!data || !data->d_buf || data->d_size == 0)
+		return NULL;
+	return data;
+}
+
+/* Finds the first section of the given type, or NULL. */
+static Elf_Scn *find_section_by_type(Elf *elf, uint32_t type, GElf_Shdr *ret_shdr)
+{
+	Elf_Scn *scn = NULL;
+	size_t count = 0;
+
+	while ((scn = elf_nextscn(elf, scn)) && count++ < MAX_SECTIONS) {
+		GElf_Shdr shdr;
+
+		if (!gelf_getshdr(scn, &shdr))
+			continue;
+		if (shdr.sh_type == type) {
+			*ret_shdr = shdr;
+			return scn;
+		}
+	}
+	return NULL;
+}
+
+static Elf_Scn *find_section_by_name(Elf *elf, const char *name, GElf_Shdr *ret_shdr)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx, count = 0;
+
+	if (elf_getshdrstrndx(elf, &shstrndx) < 0)
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn)) && count++ < MAX_SECTIONS) {
+		GElf_Shdr shdr;
+		const char *scn_name;
+
+		if (!gelf_getshdr(scn, &shdr))
+			continue;
+		scn_name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (scn_name && strcmp(scn_name, name) == 0) {
+			*ret_shdr = shdr;
+			return scn;
+		}
+	}
+	return NULL;
+}
+
+static int read_segments(struct elf_file *f, struct binary *b)
+{
+	struct segment *segments;
+	size_t phnum, i, n = 0;
+
+	if (elf_getphdrnum(f->elf, &phnum) < 0)
+		return -ENOEXEC;
+	if (phnum > MAX_SEGMENTS * 4)
+		return -ENOEXEC;
+	segments = calloc(MAX_SEGMENTS, sizeof(*segments));
+	if (!segments)
+		return -ENOMEM;
+	for (i = 0; i < phnum; i++) {
+		GElf_Phdr phdr;
+
+		if (!gelf_getphdr(f->elf, (int)i, &phdr)) {
+			free(segments);
+			return -ENOEXEC;
+		}
+		if (phdr.p_type != PT_LOAD || phdr.p_filesz == 0)
+			continue;
+		if (phdr.p_offset + phdr.p_filesz < phdr.p_offset ||
+		    phdr.p_vaddr + phdr.p_memsz < phdr.p_vaddr || phdr.p_memsz < phdr.p_filesz ||
+		    n == MAX_SEGMENTS) {
+			free(segments);
+			return -ENOEXEC;
+		}
+		segments[n++] = (struct segment){
+			.offset = phdr.p_offset,
+			.file_size = phdr.p_filesz,
+			.vaddr = phdr.p_vaddr,
+			.mem_size = phdr.p_memsz,
+		};
+	}
+	if (n == 0) {
+		free(segments);
+		return -ENOEXEC;
+	}
+	b->segments = realloc(segments, n * sizeof(*segments)) ?: segments;
+	b->n_segments = n;
+	return 0;
+}
+
+/* Looks for an NT_GNU_BUILD_ID note in a block of notes. */
+static int find_build_id_note(Elf_Data *data, uint8_t *ret_id, size_t *ret_len)
+{
+	size_t offset = 0, next, name_offset, desc_offset;
+	GElf_Nhdr nhdr;
+
+	while (offset < data->d_size &&
+	       (next = gelf_getnote(data, offset, &nhdr, &name_offset, &desc_offset)) > 0) {
+		/* gelf_getnote() has checked both offsets and sizes against d_size. */
+		if (nhdr.n_type == NT_GNU_BUILD_ID && nhdr.n_namesz == 4 &&
+		    memcmp((const char *)data->d_buf + name_offset, "GNU", 4) == 0 &&
+		    nhdr.n_descsz > 0 && nhdr.n_descsz <= MAX_BUILD_ID_BYTES) {
+			memcpy(ret_id, (const char *)data->d_buf + desc_offset, nhdr.n_descsz);
+			*ret_len = nhdr.n_descsz;
+			return 0;
+		}
+		if (next <= offset)
+			break;
+		offset = next;
+	}
+	return -ENODATA;
+}
+
+/* Reads the GNU build ID from the PT_NOTE segments, else from SHT_NOTE sections. */
+static int read_build_id(struct elf_file *f, uint8_t *ret_id, size_t *ret_len)
+{
+	Elf_Scn *scn = NULL;
+	size_t phnum, i, count = 0;
+
+	if (elf_getphdrnum(f->elf, &phnum) == 0 && phnum <= MAX_SEGMENTS * 4) {
+		for (i = 0; i < phnum; i++) {
+			GElf_Phdr phdr;
+			Elf_Data *data;
+
+			if (!gelf_getphdr(f->elf, (int)i, &phdr) || phdr.p_type != PT_NOTE)
+				continue;
+			if (phdr.p_filesz == 0 || phdr.p_filesz > MAX_NOTE_BYTES)
+				continue;
+			data = elf_getdata_rawchunk(f->elf, (int64_t)phdr.p_offset, phdr.p_filesz,
+						    phdr.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
+			if (data && find_build_id_note(data, ret_id, ret_len) == 0)
+				return 0;
+		}
+	}
+	while ((scn = elf_nextscn(f->elf, scn)) && count++ < MAX_SECTIONS) {
+		GElf_Shdr shdr;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_NOTE)
+			continue;
+		if (shdr.sh_size > MAX_NOTE_BYTES)
+			continue;
+		data = section_data(scn, &shdr);
+		if (data && find_build_id_note(data, ret_id, ret_len) == 0)
+			return 0;
+	}
+	return -ENODATA;
+}
+
+static char *hex_string(const uint8_t *bytes, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	char *hex = malloc(len * 2 + 1);
+	size_t i;
+
+	if (!hex)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		hex[2 * i] = digits[bytes[i] >> 4];
+		hex[2 * i + 1] = digits[bytes[i] & 0xf];
+	}
+	hex[2 * len] = '\0';
+	return hex;
+}
+
+/* ---- symbol tables ---- */
+
+static uint8_t binding_rank(unsigned char binding)
+{
+	switch (binding) {
+	case STB_GLOBAL:
+	case STB_GNU_UNIQUE:
+		return 0;
+	case STB_WEAK:
+		return 1;
+	case STB_LOCAL:
+		return 2;
+	default:
+		return 3;
+	}
+}
+
+static int raw_syms__push(struct raw_syms *raw, const struct raw_sym *sym)
+{
+	if (raw->n == raw->capacity) {
+		size_t new_capacity = raw->capacity ? raw->capacity * 2 : 256;
+		struct raw_sym *grown;
+
+		if (raw->n >= MAX_SYMBOLS)
+			return -E2BIG;
+		if (new_capacity > MAX_SYMBOLS)
+			new_capacity = MAX_SYMBOLS;
+		grown = realloc(raw->v, new_capacity * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		raw->v = grown;
+		raw->capacity = new_capacity;
+	}
+	raw->v[raw->n++] = *sym;
+	return 0;
+}
+
+/* Orders by address, then the alias to keep first: global, short name. */
+static int raw_sym_compare(const void *a, const void *b)
+{
+	const struct raw_sym *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	if (x->name_len != y->name_len)
+		return x->name_len < y->name_len ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Collects the function symbols of one symbol table section. */
+static int collect_functions(struct elf_file *f, Elf_Scn *scn, const GElf_Shdr *shdr,
+			     struct raw_syms *raw)
+{
+	size_t entry_size = gelf_fsize(f->elf, ELF_T_SYM, 1, EV_CURRENT);
+	Elf_Data *data = section_data(scn, shdr);
+	size_t count, i;
+	int err;
+
+	Elf_Scn *strings_scn;
+	GElf_Shdr strings_shdr;
+
+	if (!data || entry_size == 0)
+		return -ENOENT;
+	strings_scn = elf_getscn(f->elf, shdr->sh_link);
+	if (!strings_scn || !gelf_getshdr(strings_scn, &strings_shdr) ||
+	    strings_shdr.sh_type != SHT_STRTAB)
+		return -ENOENT;
+	/* elf_strptr() reads the section as it is; a compressed one must be inflated first. */
+	if ((strings_shdr.sh_flags & SHF_COMPRESSED) && !section_data(strings_scn, &strings_shdr))
+		return -ENOENT;
+	count = data->d_size / entry_size;
+	if (count > MAX_SYMBOLS * 4)
+		return -E2BIG;
+	/* Entry 0 is the reserved null symbol. */
+	for (i = 1; i < count; i++) {
+		GElf_Sym sym;
+		unsigned char type;
+		const char *name;
+		size_t name_len;
+
+		if (!gelf_getsym(data, (int)i, &sym))
+			break;
+		type = GELF_ST_TYPE(sym.st_info);
+		if (type != STT_FUNC && type != STT_GNU_IFUNC)
+			continue;
+		if (sym.st_shndx == SHN_UNDEF)
+			continue;
+		name = elf_strptr(f->elf, shdr->sh_link, sym.st_name);
+		if (!name || !*name)
+			continue;
+		/* Long C++ and Rust names are truncated, not dropped: a name beats none. */
+		name_len = strnlen(name, MAX_NAME_LEN);
+		/* Thumb functions have bit 0 set; the code starts at the even address. */
+		if (f->ehdr.e_machine == EM_ARM)
+			sym.st_value &= ~1ull;
+		if (sym.st_value + sym.st_size < sym.st_value)
+			continue;
+		err = raw_syms__push(raw, &(struct raw_sym){
+						  .start = sym.st_value,
+						  .size = sym.st_size,
+						  .name = name,
+						  .name_len = (uint32_t)name_len,
+						  .rank = binding_rank(GELF_ST_BIND(sym.st_info)),
+					  });
+		if (err)
+			return err;
+	}
+	return raw->n ? 0 : -ENOENT;
+}
+
+/* The end of the segment holding vaddr, or vaddr itself when none does. */
+static uint64_t segment_end(const struct binary *b, uint64_t vaddr)
+{
+	size_t i;
+
+	for (i = 0; i < b->n_segments; i++) {
+		const struct segment *seg = &b->segments[i];
+
+		if (vaddr >= seg->vaddr && vaddr - seg->vaddr < seg->mem_size)
+			return seg->vaddr + seg->mem_size;
+	}
+	return vaddr;
+}
+
+/*
+ * Turns the collected symbols into b's sorted table and arena, one symbol per
+ * address. Must run while the ELF file the names point into is open.
+ */
+static int build_table(struct binary *b, struct raw_syms *raw)
+{
+	size_t i, n = 0, names_size = 0, names_used = 0;
+	struct func_sym *syms;
+	char *names;
+
+	qsort(raw->v, raw->n, sizeof(*raw->v), raw_sym_compare);
+
+	/* Keep the first, preferred alias of each address, with the largest size any has. */
+	for (i = 0; i < raw->n; i++) {
+		if (n > 0 && raw->v[i].start == raw->v[n - 1].start) {
+			if (raw->v[i].size > raw->v[n - 1].size)
+				raw->v[n - 1].size = raw->v[i].size;
+			continue;
+		}
+		raw->v[n++] = raw->v[i];
+		names_size += raw->v[i].name_len + 1;
+		if (names_size > MAX_NAMES_BYTES)
+			return -E2BIG;
+	}
+
+	syms = malloc(n * sizeof(*syms));
+	names = malloc(names_size);
+	if (!syms || !names) {
+		free(syms);
+		free(names);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		const struct raw_sym *r = &raw->v[i];
+		struct func_sym *sym = &syms[i];
+
+		sym->start = r->start;
+		sym->size = r->size;
+		sym->exact = r->size > 0;
+		if (!sym->exact) {
+			/* Stands until the next symbol, but never past its own segment. */
+			uint64_t end = segment_end(b, r->start);
+
+			if (i + 1 < n && raw->v[i + 1].start < end)
+				end = raw->v[i + 1].start;
+			sym->size = end - r->start;
+		}
+		sym->name = (uint32_t)names_used;
+		memcpy(names + names_used, r->name, r->name_len);
+		names[names_used + r->name_len] = '\0';
+		names_used += r->name_len + 1;
+	}
+	b->syms = syms;
+	b->n_syms = n;
+	b->names = names;
+	b->names_size = names_size;
+	return 0;
+}
+
+/* Loads the functions of f's .symtab (or also .dynsym when allow_dynsym) into b. */
+static int load_symbols(struct elf_file *f, struct binary *b, bool allow_dynsym)
+{
+	struct raw_syms raw = {};
+	GElf_Shdr shdr;
+	Elf_Scn *scn;
+	int err = -ENOENT;
+
+	scn = find_section_by_type(f->elf, SHT_SYMTAB, &shdr);
+	if (scn)
+		err = collect_functions(f, scn, &shdr, &raw);
+	if (err == -ENOENT && allow_dynsym) {
+		scn = find_section_by_type(f->elf, SHT_DYNSYM, &shdr);
+		if (scn)
+			err = collect_functions(f, scn, &shdr, &raw);
+	}
+	if (!err)
+		err = build_table(b, &raw);
+	free(raw.v);
+	return err;
+}
+
+/* ---- separate debug files ---- */
+
+/* CRC-32 of a whole file, as .gnu_debuglink records it (zlib's polynomial). */
+static int file_crc32(int fd, uint64_t size, uint32_t *ret_crc)
+{
+	unsigned char buf[65536];
+	uLong crc = crc32(0, Z_NULL, 0);
+	uint64_t offset = 0;
+
+	if (size > MAX_CRC_FILE_BYTES)
+		return -EFBIG;
+	while (offset < size) {
+		ssize_t n = pread(fd, buf, sizeof(buf), (off_t)offset);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		crc = crc32(crc, buf, (uInt)n);
+		offset += (uint64_t)n;
+	}
+	*ret_crc = (uint32_t)crc;
+	return 0;
+}
+
+/*
+ * Opens a candidate debug file for main and says whether it belongs to it:
+ * same machine, and the same build ID when both have one, else (for a
+ * debuglink) the CRC the link recorded.
+ */
+static int open_debug_candidate(struct elf_file *debug, const char *path,
+				const struct elf_file *main_file, const uint8_t *build_id,
+				size_t build_id_len, const uint32_t *link_crc)
+{
+	uint8_t debug_id[MAX_BUILD_ID_BYTES];
+	size_t debug_id_len;
+	int err;
+
+	err = elf_file__open(debug, path);
+	if (err)
+		return err;
+	err = -ENOENT;
+	if (debug->st.st_dev == main_file->st.st_dev && debug->st.st_ino == main_file->st.st_ino)
+		goto err_close;
+	if (debug->ehdr.e_machine != main_file->ehdr.e_machine ||
+	    debug->ehdr.e_ident[EI_CLASS] != main_file->ehdr.e_ident[EI_CLASS])
+		goto err_close;
+	if (build_id_len && read_build_id(debug, debug_id, &debug_id_len) == 0) {
+		if (debug_id_len != build_id_len || memcmp(debug_id, build_id, build_id_len) != 0)
+			goto err_close;
+		return 0;
+	}
+	if (link_crc) {
+		uint32_t crc;
+
+		if (file_crc32(debug->fd, (uint64_t)debug->st.st_size, &crc) || crc != *link_crc)
+			goto err_close;
+	}
+	return 0;
+err_close:
+	elf_file__close(debug);
+	return err;
+}
+
+/* Tries one candidate; 0 when b got its symbols from it. */
+static int try_debug_file(struct binary *b, const char *path, const struct elf_file *main_file,
+			  const uint8_t *build_id, size_t build_id_len, const uint32_t *link_crc)
+{
+	struct elf_file debug;
+	int err;
+
+	err = open_debug_candidate(&debug, path, main_file, build_id, build_id_len, link_crc);
+	if (err)
+		return err;
+	/* Only a .symtab is worth it; the binary's own .dynsym is as good as a debug one. */
+	err = load_symbols(&debug, b, false);
+	elf_file__close(&debug);
+	return err;
+}
+
+/* Reads .gnu_debuglink: a plain file name, padding to 4, then a CRC-32. */
+static int read_debuglink(struct elf_file *f, char *ret_name, size_t name_size,
+			  uint32_t *ret_crc)
+{
+	GElf_Shdr shdr;
+	Elf_Scn *scn;
+	Elf_Data *data;
+	const unsigned char *bytes;
+	size_t name_len, crc_offset;
+	uint32_t crc;
+
+	scn = find_section_by_name(f->elf, ".gnu_debuglink", &shdr);
+	if (!scn)
+		return -ENOENT;
+	data = section_data(scn, &shdr);
+	if (!data)
+		return -ENOENT;
+	bytes = data->d_buf;
+	name_len = strnlen((const char *)bytes, data->d_size);
+	if (name_len == 0 || name_len >= data->d_size || name_len >= name_size)
+		return -EINVAL;
+	/* A name, not a path: a link must not send us elsewhere in the file system. */
+	if (memchr(bytes, '/', name_len) || strcmp((const char *)bytes, ".") == 0 ||
+	    strcmp((const char *)bytes, "..") == 0)
+		return -EINVAL;
+	crc_offset = (name_len + 1 + 3) & ~(size_t)3;
+	if (crc_offset > data->d_size || data->d_size - crc_offset < 4)
+		return -EINVAL;
+	if (f->ehdr.e_ident[EI_DATA] == ELFDATA2MSB)
+		crc = (uint32_t)bytes[crc_offset] << 24 | (uint32_t)bytes[crc_offset + 1] << 16 |
+		      (uint32_t)bytes[crc_offset + 2] << 8 | bytes[crc_offset + 3];
+	else
+		crc = (uint32_t)bytes[crc_offset + 3] << 24 | (uint32_t)bytes[crc_offset + 2] << 16 |
+		      (uint32_t)bytes[crc_offset + 1] << 8 | bytes[crc_offset];
+	memcpy(ret_name, bytes, name_len + 1);
+	*ret_crc = crc;
+	return 0;
+}
+
+/*
+ * Loads symbols from a separate debug file if one is found: by build ID under
+ * the debug root, else by .gnu_debuglink next to the binary, in its .debug/,
+ * or under the debug root. Returns 0 when b got its symbols so.
+ */
+static int load_debug_symbols(const struct symbolizer *s, struct binary *b,
+			      struct elf_file *main_file, const uint8_t *build_id,
+			      size_t build_id_len)
+{
+	char path[PATH_MAX], link_name[NAME_MAX + 1], dir[PATH_MAX];
+	const char *slash;
+	uint32_t crc;
+	size_t dir_len;
+	int n;
+
+	if (build_id_len >= 2) {
+		char *hex = hex_string(build_id, build_id_len);
+
+		if (!hex)
+			return -ENOMEM;
+		n = snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", s->debug_root, hex,
+			     hex + 2);
+		free(hex);
+		if (n > 0 && (size_t)n < sizeof(path) &&
+		    try_debug_file(b, path, main_file, build_id, build_id_len, NULL) == 0)
+			return 0;
+	}
+
+	if (read_debuglink(main_file, link_name, sizeof(link_name), &crc))
+		return -ENOENT;
+	slash = strrchr(b->path, '/');
+	if (slash) {
+		dir_len = (size_t)(slash - b->path);
+		memcpy(dir, b->path, dir_len);
+		dir[dir_len] = '\0';
+	} else {
+		strcpy(dir, ".");
+	}
+
+	n = snprintf(path, sizeof(path), "%s/%s", dir, link_name);
+	if (n > 0 && (size_t)n < sizeof(path) &&
+	    try_debug_file(b, path, main_file, build_id, build_id_len, &crc) == 0)
+		return 0;
+	n = snprintf(path, sizeof(path), "%s/.debug/%s", dir, link_name);
+	if (n > 0 && (size_t)n < sizeof(path) &&
+	    try_debug_file(b, path, main_file, build_id, build_id_len, &crc) == 0)
+		return 0;
+	if (dir[0] == '/') {
+		n = snprintf(path, sizeof(path), "%s%s/%s", s->debug_root, dir, link_name);
+		if (n > 0 && (size_t)n < sizeof(path) &&
+		    try_debug_file(b, path, main_file, build_id, build_id_len, &crc) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+/* ---- binary cache ---- */
+
+static void binary__clear(struct binary *b)
+{
+	free(b->build_id_hex);
+	free(b->segments);
+	free(b->syms);
+	free(b->names);
+	b->build_id_hex = NULL;
+	b->segments = NULL;
+	b->n_segments = 0;
+	b->syms = NULL;
+	b->n_syms = 0;
+	b->names = NULL;
+	b->names_size = 0;
+	b->error = 0;
+}
+
+static size_t binary__memory(const struct binary *b)
+{
+	size_t memory = sizeof(*b) + strlen(b->path) + 1;
+
+	if (b->build_id_hex)
+		memory += strlen(b->build_id_hex) + 1;
+	memory += b->n_segments * sizeof(*b->segments);
+	memory += b->n_syms * sizeof(*b->syms);
+	memory += b->names_size;
+	return memory;
+}
+
+/* Fills b from the file at b->path; on failure b holds nothing. */
+static int binary__load(const struct symbolizer *s, struct binary *b)
+{
+	uint8_t build_id[MAX_BUILD_ID_BYTES];
+	size_t build_id_len = 0;
+	struct elf_file main_file;
+	int err;
+
+	err = elf_file__open(&main_file, b->path);
+	if (err) {
+		file_identity__get(&b->identity, b->path);
+		return err;
+	}
+	file_identity__from_stat(&b->identity, &main_file.st);
+
+	err = read_segments(&main_file, b);
+	if (err)
+		goto err_clear;
+	if (read_build_id(&main_file, build_id, &build_id_len) == 0) {
+		b->build_id_hex = hex_string(build_id, build_id_len);
+		if (!b->build_id_hex) {
+			err = -ENOMEM;
+			goto err_clear;
+		}
+	}
+	err = load_debug_symbols(s, b, &main_file, build_id, build_id_len);
+	if (err == -ENOMEM)
+		goto err_clear;
+	if (err) {
+		err = load_symbols(&main_file, b, true);
+		/* A binary without function symbols still has a build ID to report. */
+		if (err && err != -ENOENT)
+			goto err_clear;
+	}
+	elf_file__close(&main_file);
+	return 0;
+err_clear:
+	elf_file__close(&main_file);
+	binary__clear(b);
+	return err;
+}
+
+static void binary__free(struct binary *b)
+{
+	binary__clear(b);
+	free(b->path);
+	free(b);
+}
+
+static void lru_unlink(struct symbolizer *s, struct binary *b)
+{
+	if (b->lru_prev)
+		b->lru_prev->lru_next = b->lru_next;
+	else
+		s->lru_head = b->lru_next;
+	if (b->lru_next)
+		b->lru_next->lru_prev = b->lru_prev;
+	else
+		s->lru_tail = b->lru_prev;
+	b->lru_prev = b->lru_next = NULL;
+}
+
+static void lru_push_head(struct symbolizer *s, struct binary *b)
+{
+	b->lru_prev = NULL;
+	b->lru_next = s->lru_head;
+	if (s->lru_head)
+		s->lru_head->lru_prev = b;
+	else
+		s->lru_tail = b;
+	s->lru_head = b;
+}
+
+static void evict(struct symbolizer *s, struct binary *b)
+{
+	struct binary **link = &s->buckets[b->hash & (s->n_buckets - 1)];
+
+	while (*link != b)
+		link = &(*link)->hash_next;
+	*link = b->hash_next;
+	lru_unlink(s, b);
+	s->n_binaries--;
+	s->binaries_memory -= b->memory;
+	binary__free(b);
+}
+
+/* (Re)loads b and updates the accounting; transient failures are the caller's to drop. */
+static int reload(struct symbolizer *s, struct binary *b)
+{
+	int err;
+
+	s->binaries_memory -= b->memory;
+	binary__clear(b);
+	err = binary__load(s, b);
+	b->error = err;
+	b->checked_ns = now_ns();
+	b->memory = binary__memory(b);
+	s->binaries_memory += b->memory;
+	return err;
+}
+
+/* Gives the cache entry of path, loading it on a miss; negative results included. */
+static int get_binary(struct symbolizer *s, const char *path, struct binary **ret_binary)
+{
+	uint64_t hash = hash_path(path);
+	size_t bucket = hash & (s->n_buckets - 1);
+	struct binary *b;
+	int err;
+
+	for (b = s->buckets[bucket]; b; b = b->hash_next) {
+		if (b->hash == hash && strcmp(b->path, path) == 0)
+			break;
+	}
+	if (b) {
+		lru_unlink(s, b);
+		lru_push_head(s, b);
+		if (now_ns() - b->checked_ns >= REVALIDATE_NS) {
+			struct file_identity current;
+
+			file_identity__get(&current, path);
+			if (file_identity__equal(&current, &b->identity)) {
+				b->checked_ns = now_ns();
+			} else {
+				err = reload(s, b);
+				if (error_is_transient(err)) {
+					evict(s, b);
+					return err;
+				}
+			}
+		}
+		*ret_binary = b;
+		return 0;
+	}
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->path = strdup(path);
+	if (!b->path) {
+		free(b);
+		return -ENOMEM;
+	}
+	b->hash = hash;
+	b->hash_next = s->buckets[bucket];
+	s->buckets[bucket] = b;
+	lru_push_head(s, b);
+	s->n_binaries++;
+	err = reload(s, b);
+	if (error_is_transient(err)) {
+		evict(s, b);
+		return err;
+	}
+	/* b is at the head, so it is not the one evicted. */
+	while (s->n_binaries > s->max_binaries)
+		evict(s, s->lru_tail);
+	*ret_binary = b;
+	return 0;
+}
+
+/* Turns a file offset into a link-time address through the PT_LOAD holding it. */
+static int offset_to_vaddr(const struct binary *b, uint64_t file_offset, uint64_t *ret_vaddr)
+{
+	size_t i;
+
+	for (i = 0; i < b->n_segments; i++) {
+		const struct segment *seg = &b->segments[i];
+
+		if (file_offset >= seg->offset && file_offset - seg->offset < seg->file_size) {
+			*ret_vaddr = file_offset - seg->offset + seg->vaddr;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* How far back to look for a sized symbol enclosing a smaller one that ended. */
+#define MAX_ENCLOSING_LOOKBACK 8
+
+static const struct func_sym *find_function(const struct binary *b, uint64_t vaddr)
+{
+	size_t low = 0, high = b->n_syms, i, last;
+
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+
+		if (b->syms[mid].start <= vaddr)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	if (low == 0)
+		return NULL;
+	last = low - 1;
+	/* A symbol whose own size covers vaddr beats a guessed extent. */
+	for (i = last + 1; i-- > 0 && last - i <= MAX_ENCLOSING_LOOKBACK;) {
+		const struct func_sym *sym = &b->syms[i];
+
+		if (sym->exact && vaddr - sym->start < sym->size)
+			return sym;
+	}
+	if (!b->syms[last].exact && vaddr - b->syms[last].start < b->syms[last].size)
+		return &b->syms[last];
+	return NULL;
+}
+
+int symbolizer__lookup_user(struct symbolizer *s, const char *path, uint64_t file_offset,
+			    struct symbol *ret_sym)
+{
+	const struct func_sym *sym;
+	struct binary *b;
+	uint64_t vaddr;
+	int err;
+
+	if (!s || !path || !ret_sym)
+		return -EINVAL;
+	if (strnlen(path, PATH_MAX) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	err = get_binary(s, path, &b);
+	if (err)
+		return err;
+	if (b->error)
+		return b->error;
+	if (offset_to_vaddr(b, file_offset, &vaddr))
+		return -ENOENT;
+	sym = find_function(b, vaddr);
+	if (!sym)
+		return -ENOENT;
+	*ret_sym = (struct symbol){
+		.name = b->names + sym->name,
+		.module = NULL,
+		.offset = vaddr - sym->start,
+	};
+	return 0;
+}
+
+int symbolizer__build_id(struct symbolizer *s, const char *path, const char **ret_hex)
+{
+	struct binary *b;
+	int err;
+
+	if (!s || !path || !ret_hex)
+		return -EINVAL;
+	if (strnlen(path, PATH_MAX) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	err = get_binary(s, path, &b);
+	if (err)
+		return err;
+	if (b->error)
+		return b->error;
+	if (!b->build_id_hex)
+		return -ENODATA;
+	*ret_hex = b->build_id_hex;
+	return 0;
+}
+
+/* ---- kernel ---- */
+
+struct kernel_raw_sym {
+	uint64_t address;
+	uint32_t name;
+	uint32_t module;
+	uint8_t rank;
+	uint16_t name_len;
+};
+
+/* For sorting: qsort() gives no context pointer and names live in a growing arena. */
+struct kernel_builder {
+	struct kernel_raw_sym *v;
+	size_t n, capacity;
+	char *names;
+	size_t names_size, names_capacity;
+};
+
+static int kernel_builder__add_string(struct kernel_builder *kb, const char *str, size_t len,
+				      uint32_t *ret_offset)
+{
+	if (kb->names_capacity - kb->names_size < len + 1) {
+		size_t new_capacity = kb->names_capacity ? kb->names_capacity * 2 : 65536;
+		char *grown;
+
+		while (new_capacity - kb->names_size < len + 1)
+			new_capacity *= 2;
+		if (new_capacity > MAX_NAMES_BYTES)
+			return -E2BIG;
+		grown = realloc(kb->names, new_capacity);
+		if (!grown)
+			return -ENOMEM;
+		kb->names = grown;
+		kb->names_capacity = new_capacity;
+	}
+	memcpy(kb->names + kb->names_size, str, len);
+	kb->names[kb->names_size + len] = '\0';
+	*ret_offset = (uint32_t)kb->names_size;
+	kb->names_size += len + 1;
+	return 0;
+}
+
+static int kernel_raw_compare(const void *a, const void *b)
+{
+	const struct kernel_raw_sym *x = a, *y = b;
+
+	if (x->address != y->address)
+		return x->address < y->address ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	if (x->name_len != y->name_len)
+		return x->name_len < y->name_len ? -1 : 1;
+	/* Keep the file's order otherwise, for a stable choice. */
+	return x->name < y->name ? -1 : x->name > y->name;
+}
+
+/*
+ * Parses one kallsyms line: "address type name[\t[module]]". Returns 1 for a
+ * text symbol, 0 for a line to skip.
+ */
+static int parse_kallsyms_line(char *line, uint64_t *ret_address, char *ret_type,
+			       char **ret_name, size_t *ret_name_len, char **ret_module,
+			       size_t *ret_module_len)
+{
+	char *p = line, *name, *module = NULL, *end;
+	size_t digits = 0, module_len = 0;
+	uint64_t address = 0;
+	char type;
+
+	for (; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F');
+	     p++, digits++) {
+		int digit = *p <= '9' ? *p - '0' : (*p | 0x20) - 'a' + 10;
+
+		address = address << 4 | (uint64_t)digit;
+	}
+	if (digits == 0 || digits > 16 || *p++ != ' ')
+		return 0;
+	type = *p++;
+	if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+		return 0;
+	if (*p++ != ' ')
+		return 0;
+	name = p;
+	while (*p && *p != ' ' && *p != '\t' && *p != '\n')
+		p++;
+	if (p == name)
+		return 0;
+	end = p;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '[') {
+		module = ++p;
+		while (*p && *p != ']' && *p != '\n')
+			p++;
+		if (*p != ']' || p == module)
+			return 0;
+		module_len = (size_t)(p - module);
+	}
+	*ret_address = address;
+	*ret_type = type;
+	*ret_name = name;
+	*ret_name_len = (size_t)(end - name);
+	*ret_module = module;
+	*ret_module_len = module_len;
+	return 1;
+}
+
+static uint8_t kernel_type_rank(char type)
+{
+	switch (type) {
+	case 'T':
+		return 0;
+	case 'W':
+		return 1;
+	case 't':
+		return 2;
+	default:
+		return 3;
+	}
+}
+
+static int kernel_builder__read(struct kernel_builder *kb, FILE *file)
+{
+	char line[MAX_KALLSYMS_LINE], last_module[MAX_KALLSYMS_LINE] = "";
+	uint32_t last_module_offset = NO_MODULE;
+	bool discarding = false;
+	int err;
+
+	while (fgets(line, sizeof(line), file)) {
+		size_t line_len = strlen(line), name_len, module_len;
+		struct kernel_raw_sym raw = { .module = NO_MODULE };
+		char *name, *module, type;
+
+		/* An overlong line is skipped whole, in pieces, without growing a buffer. */
+		if (line_len > 0 && line[line_len - 1] != '\n' && !feof(file)) {
+			discarding = true;
+			continue;
+		}
+		if (discarding) {
+			discarding = false;
+			continue;
+		}
+		if (!parse_kallsyms_line(line, &raw.address, &type, &name, &name_len, &module,
+					 &module_len))
+			continue;
+		if (kb->n >= MAX_KALLSYMS_SYMBOLS)
+			return -E2BIG;
+		if (module) {
+			/* Module symbols come in runs; store each module's name once per run. */
+			if (last_module_offset == NO_MODULE || strlen(last_module) != module_len ||
+			    memcmp(last_module, module, module_len) != 0) {
+				err = kernel_builder__add_string(kb, module, module_len,
+								 &last_module_offset);
+				if (err)
+					return err;
+				memcpy(last_module, module, module_len);
+				last_module[module_len] = '\0';
+			}
+			raw.module = last_module_offset;
+		}
+		err = kernel_builder__add_string(kb, name, name_len, &raw.name);
+		if (err)
+			return err;
+		raw.rank = kernel_type_rank(type);
+		raw.name_len = (uint16_t)name_len;
+		if (kb->n == kb->capacity) {
+			size_t new_capacity = kb->capacity ? kb->capacity * 2 : 4096;
+			struct kernel_raw_sym *grown;
+
+			grown = realloc(kb->v, new_capacity * sizeof(*grown));
+			if (!grown)
+				return -ENOMEM;
+			kb->v = grown;
+			kb->capacity = new_capacity;
+		}
+		kb->v[kb->n++] = raw;
+	}
+	return ferror(file) ? -EIO : 0;
+}
+
+static int kernel_table__load(struct kernel_table *table, const char *path)
+{
+	struct kernel_builder kb = {};
+	struct kernel_sym *syms = NULL;
+	bool any_address = false;
+	size_t i, n = 0;
+	FILE *file;
+	int err;
+
+	file = fopen(path, "re");
+	if (!file)
+		return -errno;
+	err = kernel_builder__read(&kb, file);
+	fclose(file);
+	if (err)
+		goto out;
+
+	for (i = 0; i < kb.n && !any_address; i++)
+		any_address = kb.v[i].address != 0;
+	/* With kptr_restrict every address reads 0: nothing can be told apart. */
+	if (!any_address) {
+		err = -ENOENT;
+		goto out;
+	}
+	qsort(kb.v, kb.n, sizeof(*kb.v), kernel_raw_compare);
+	syms = malloc(kb.n * sizeof(*syms));
+	if (!syms) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < kb.n; i++) {
+		if (n > 0 && syms[n - 1].address == kb.v[i].address)
+			continue;
+		syms[n++] = (struct kernel_sym){
+			.address = kb.v[i].address,
+			.name = kb.v[i].name,
+			.module = kb.v[i].module,
+		};
+	}
+	table->syms = realloc(syms, n * sizeof(*syms)) ?: syms;
+	table->n_syms = n;
+	/* Aliases dropped above keep their bytes in the arena; it is not worth compacting. */
+	table->names = realloc(kb.names, kb.names_size) ?: kb.names;
+	table->names_size = kb.names_size;
+	kb.names = NULL;
+	err = 0;
+out:
+	free(kb.v);
+	free(kb.names);
+	return err;
+}
+
+int symbolizer__lookup_kernel(struct symbolizer *s, uint64_t address, struct symbol *ret_sym)
+{
+	struct kernel_table *table;
+	size_t low = 0, high;
+	const struct kernel_sym *sym;
+
+	if (!s || !ret_sym)
+		return -EINVAL;
+	table = &s->kernel;
+	if (!table->loaded) {
+		int err = kernel_table__load(table, s->kallsyms_path);
+
+		/* Out of memory may pass; anything else is the table's state for good. */
+		if (err == -ENOMEM)
+			return err;
+		table->loaded = true;
+		table->error = err;
+	}
+	if (table->error)
+		return -ENOENT;
+
+	high = table->n_syms;
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+
+		if (table->syms[mid].address <= address)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	if (low == 0)
+		return -ENOENT;
+	sym = &table->syms[low - 1];
+	*ret_sym = (struct symbol){
+		.name = table->names + sym->name,
+		.module = sym->module == NO_MODULE ? NULL : table->names + sym->module,
+		.offset = address - sym->address,
+	};
+	return 0;
+}
+
+/* ---- lifetime ---- */
+
+struct symbolizer *symbolizer__new(const struct symbolizer_options *opts)
+{
+	const char *debug_root = opts && opts->debug_root ? opts->debug_root : DEFAULT_DEBUG_ROOT;
+	const char *kallsyms_path =
+		opts && opts->kallsyms_path ? opts->kallsyms_path : DEFAULT_KALLSYMS_PATH;
+	size_t max_binaries = opts && opts->max_binaries ? opts->max_binaries : DEFAULT_MAX_BINARIES;
+	struct symbolizer *s;
+
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		errno = ENOTSUP;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->max_binaries = max_binaries;
+	s->n_buckets = 16;
+	while (s->n_buckets < max_binaries && s->n_buckets < MAX_BUCKETS)
+		s->n_buckets *= 2;
+	s->buckets = calloc(s->n_buckets, sizeof(*s->buckets));
+	s->debug_root = strdup(debug_root);
+	s->kallsyms_path = strdup(kallsyms_path);
+	if (!s->buckets || !s->debug_root || !s->kallsyms_path) {
+		symbolizer__free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return s;
+}
+
+void symbolizer__free(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	while (s->lru_head)
+		evict(s, s->lru_head);
+	free(s->kernel.syms);
+	free(s->kernel.names);
+	free(s->buckets);
+	free(s->debug_root);
+	free(s->kallsyms_path);
+	free(s);
+}
+
+size_t symbolizer__memory(const struct symbolizer *s)
+{
+	if (!s)
+		return 0;
+	return sizeof(*s) + s->n_buckets * sizeof(*s->buckets) + strlen(s->debug_root) + 1 +
+	       strlen(s->kallsyms_path) + 1 + s->binaries_memory +
+	       s->kernel.n_syms * sizeof(*s->kernel.syms) + s->kernel.names_size;
+}

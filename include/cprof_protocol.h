@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The HTTP/1.1 protocol between cprofd and its clients (cprofctl, curl,
+ * pprof scrapers): routes, parameters, headers and JSON field names.
+ *
+ *   POST   /v1/sessions?pid=PID[&hz=HZ]   start sampling PID; 201 + session JSON
+ *   GET    /v1/sessions                   200 + {"sessions":[...]}
+ *   DELETE /v1/sessions/PID               stop; 200 + gzipped pprof profile
+ *   GET    /v1/status                     200 + {"daemon":{...},"sessions":[...]}
+ *   GET    /debug/pprof/profile?pid=PID&seconds=N[&hz=HZ]
+ *                                         sample for N seconds, then 200 + profile
+ *
+ * Errors are 4xx/5xx with a JSON body {"error":"one line"}.
+ * A profile response carries its summary in the X-Cprof-* headers below.
+ */
+#ifndef CPROF_PROTOCOL_H
+#define CPROF_PROTOCOL_H
+
+#define CPROF_PROTOCOL_VERSION 1
+
+#define CPROF_DEFAULT_SOCKET "/run/cprofd/cprofd.sock"
+#define CPROF_DEFAULT_HZ 99
+#define CPROF_MIN_HZ 1
+#define CPROF_MAX_HZ 10000
+#define CPROF_MAX_PROFILE_SECONDS 3600
+
+#define CPROF_ROUTE_SESSIONS "/v1/sessions"
+#define CPROF_ROUTE_SESSIONS_PREFIX "/v1/sessions/"
+#define CPROF_ROUTE_STATUS "/v1/status"
+#define CPROF_ROUTE_PPROF_PROFILE "/debug/pprof/profile"
+
+#define CPROF_PARAM_PID "pid"
+#define CPROF_PARAM_HZ "hz"
+#define CPROF_PARAM_SECONDS "seconds"
+
+#define CPROF_CONTENT_TYPE_JSON "application/json"
+#define CPROF_CONTENT_TYPE_PPROF "application/octet-stream"
+
+/* Summary of a returned profile, as decimal integers. */
+#define CPROF_HEADER_SAMPLES "X-Cprof-Samples"         /* samples captured */
+#define CPROF_HEADER_LOST "X-Cprof-Lost"               /* samples lost (all causes) */
+#define CPROF_HEADER_DURATION_NS "X-Cprof-Duration-Ns" /* session wall time */
+#define CPROF_HEADER_STACKS "X-Cprof-Stacks"           /* distinct stacks */
+
+/* JSON field names of a session object. */
+#define CPROF_JSON_PID "pid"
+#define CPROF_JSON_HZ "hz"
+#define CPROF_JSON_SLOT "slot"
+#define CPROF_JSON_STATE "state" /* "running" or "exited" (target gone) */
+#define CPROF_JSON_DURATION_NS "duration_ns"
+#define CPROF_JSON_SAMPLES "samples"
+#define CPROF_JSON_LOST "lost"                       /* sum of the lost_* below */
+#define CPROF_JSON_LOST_RING_FULL "lost_ring_full"   /* dropped in the kernel */
+#define CPROF_JSON_LOST_STACK_TABLE_FULL "lost_stack_table_full" /* dropped in the daemon */
+#define CPROF_JSON_STACK_ERRORS "stack_errors"       /* captured, stack unreadable */
+#define CPROF_JSON_FIRED "fired"                     /* the BPF program's own count */
+#define CPROF_JSON_STACKS "stacks"                   /* distinct stacks */
+
+#endif /* CPROF_PROTOCOL_H */

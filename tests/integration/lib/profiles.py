@@ -1,0 +1,406 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Read CPU profiles from pprof files and perf.data, and compare them.
+
+The integration tests profile a workload with cprofd and, at the same time,
+with `perf record -e cpu-clock -F 99 -g -p PID`, then check that both agree.
+Both sources become a list of Sample(count, stack, labels), the stack leaf
+first, so the same helpers serve both:
+
+    flat_shares(samples)            leaf share of each function, in percent
+    chain_fraction(samples, chain)  how often a caller chain is intact
+
+pprof files are read through `go tool pprof -raw -symbolize=none`, which
+prints the profile as text (the format of Profile.String() in
+github.com/google/pprof/profile/profile.go); perf.data through `perf script`.
+Standard library only. Run with --help for the command line.
+
+Environment: GO (default "go") and PERF (default "perf") name the tools.
+"""
+
+import argparse
+import collections
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+
+Sample = collections.namedtuple("Sample", "count stack labels")
+Sample.__doc__ = """One stack and how many times it was seen.
+
+count:  number of samples (pprof: the chosen sample value; perf: 1)
+stack:  tuple of function names, leaf first
+labels: dict of string labels (pprof sample labels; perf: comm and tid)
+"""
+
+
+class ToolError(Exception):
+    """A tool failed or printed something this module cannot parse."""
+
+
+def _run(argv, env=None):
+    """Run argv and return its stdout; raise ToolError with its stderr on failure."""
+    try:
+        done = subprocess.run(argv, env=env, capture_output=True, text=True,
+                              errors="replace", check=False)
+    except OSError as err:
+        raise ToolError(f"running {argv[0]}: {err}") from err
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise ToolError(f"{' '.join(argv)}: exit {done.returncode}: {last[0]}")
+    return done.stdout
+
+
+# pprof ---------------------------------------------------------------------
+
+def run_pprof_raw(path):
+    """Return the text of `go tool pprof -raw -symbolize=none PATH`.
+
+    pprof keeps state under $HOME and $PPROF_TMPDIR; both point at a fresh
+    temporary directory so that a test running as root or with no HOME works
+    and leaves nothing behind.
+    """
+    with tempfile.TemporaryDirectory(prefix="profiles-pprof-") as home:
+        env = dict(os.environ, HOME=home, PPROF_TMPDIR=home)
+        return _run([os.environ.get("GO", "go"), "tool", "pprof", "-raw",
+                     "-symbolize=none", path], env=env)
+
+
+_SAMPLE_LINE = re.compile(r"^\s*(-?\d+(?:\s+-?\d+)*):((?:\s+\d+)*)\s*$")
+_LOCATION_LINE = re.compile(
+    r"^\s*(\d+): (0x[0-9a-fA-F]+|0)(?: M=\d+)?(?: \[F\])?(?: (.*))?$")
+_LINE_INFO = re.compile(r"^(.*) (\S*):(-?\d+) s=(-?\d+)(?:\(.*\))?$")
+_LABEL = re.compile(r"(\S+?):\[([^\]]*)\]")
+
+
+def _function_name(text, address):
+    """Name of one line of a location: its function, or the address if unknown."""
+    text = (text or "").strip()
+    if not text or text == "??":
+        return address
+    match = _LINE_INFO.match(text)
+    return match.group(1) if match else text
+
+
+def parse_pprof_raw(text, sample_type=None):
+    """Parse `pprof -raw` output into a list of Samples.
+
+    sample_type picks the value to count, e.g. "samples" or "cpu"; by
+    default the first type whose unit is "count", else the first. A location
+    with inlined lines contributes one frame per line, innermost first, as
+    profile.proto orders them.
+    """
+    lines = text.splitlines()
+    try:
+        start = lines.index("Samples:")
+        loc_start = lines.index("Locations", start)
+    except ValueError as err:
+        raise ToolError("pprof -raw output has no Samples/Locations section") from err
+    loc_end = lines.index("Mappings", loc_start) if "Mappings" in lines[loc_start:] \
+        else len(lines)
+
+    types = [t.replace("[dflt]", "").split("/", 1)
+             for t in lines[start + 1].split()]
+    index = 0
+    for i, (name, unit) in enumerate(types):
+        if (sample_type is None and unit == "count") or name == sample_type:
+            index = i
+            break
+    else:
+        if sample_type is not None:
+            raise ToolError(f"no sample type {sample_type!r} in {lines[start + 1]!r}")
+
+    locations = {}
+    current = None
+    for line in lines[loc_start + 1:loc_end]:
+        match = _LOCATION_LINE.match(line)
+        if match:
+            current = [_function_name(match.group(3), match.group(2))]
+            locations[int(match.group(1))] = current
+        elif line.strip() and current is not None:
+            current.append(_function_name(line, "??"))
+
+    samples = []
+    for line in lines[start + 2:loc_start]:
+        match = _SAMPLE_LINE.match(line)
+        if match:
+            values = [int(v) for v in match.group(1).split()]
+            stack = []
+            for loc_id in match.group(2).split():
+                if int(loc_id) not in locations:
+                    raise ToolError(f"sample refers to unknown location {loc_id}")
+                stack.extend(locations[int(loc_id)])
+            samples.append(Sample(values[index], tuple(stack), {}))
+        elif line.strip() and samples:
+            samples[-1].labels.update(_LABEL.findall(line))
+    return samples
+
+
+def load_pprof(path, sample_type=None):
+    """Samples of the pprof file at path (gzipped or not)."""
+    return parse_pprof_raw(run_pprof_raw(path), sample_type)
+
+
+# perf ----------------------------------------------------------------------
+
+def run_perf_script(path):
+    """Return `perf script` output for path with the fields parse_perf_script reads."""
+    return _run([os.environ.get("PERF", "perf"), "script", "--force", "-i", path,
+                 "-F", "comm,tid,ip,sym,dso"])
+
+
+_PERF_HEADER = re.compile(r"^\s*(.*?)\s+(\d+)\s*$")
+_PERF_FRAME = re.compile(r"^\s+([0-9a-fA-F]+) (.*) \((.*)\)$")
+
+
+def _is_kernel_frame(address, dso):
+    return dso.startswith("[kernel") or int(address, 16) >= 0xffff800000000000
+
+
+def parse_perf_script(text, user_only=False):
+    """Parse `perf script -F comm,tid,ip,sym,dso` output into Samples of count 1.
+
+    Each sample is a header line "comm tid" followed by one line per frame,
+    leaf first: "address symbol (dso)". Unresolved symbols are "[unknown]".
+    With user_only, kernel frames are dropped, so the leaf is the user-space
+    function that was running, as a user-stack-only profiler sees it.
+    """
+    samples = []
+    stack = None
+    labels = None
+
+    def finish():
+        if stack is not None:
+            samples.append(Sample(1, tuple(stack), labels))
+
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        frame = _PERF_FRAME.match(line)
+        if frame and stack is not None:
+            address, symbol, dso = frame.groups()
+            if not (user_only and _is_kernel_frame(address, dso)):
+                stack.append(symbol)
+            continue
+        header = _PERF_HEADER.match(line)
+        if not header:
+            raise ToolError(f"unexpected perf script line: {line!r}")
+        finish()
+        stack = []
+        labels = {"comm": header.group(1), "tid": header.group(2)}
+    finish()
+    return samples
+
+
+def load_perf(path, user_only=False):
+    """Samples of the perf.data file at path."""
+    return parse_perf_script(run_perf_script(path), user_only)
+
+
+# analysis ------------------------------------------------------------------
+
+def total_count(samples):
+    """Sum of the sample counts."""
+    return sum(s.count for s in samples)
+
+
+def flat_shares(samples):
+    """Map function name -> percent of all samples that had it as the leaf.
+
+    An empty stack counts under "<empty>". Returns {} when there are no samples.
+    """
+    total = total_count(samples)
+    if total == 0:
+        return {}
+    flat = collections.Counter()
+    for s in samples:
+        flat[s.stack[0] if s.stack else "<empty>"] += s.count
+    return {name: 100.0 * count / total for name, count in flat.items()}
+
+
+def compare_shares(shares_by_source, funcs):
+    """Per function, its share in each source and the spread between them.
+
+    shares_by_source maps a source name ("pprof", "perf", "expect") to a
+    shares dict. Returns a list of (func, {source: percent}, spread) where
+    spread is max - min in percentage points (0 with a single source).
+    """
+    rows = []
+    for func in funcs:
+        values = {src: shares.get(func, 0.0) for src, shares in shares_by_source.items()}
+        spread = max(values.values()) - min(values.values()) if values else 0.0
+        rows.append((func, values, spread))
+    return rows
+
+
+def chain_fraction(samples, chain):
+    """How often a caller chain is intact where its last function appears.
+
+    chain is outermost caller first, e.g. ["main", "run_workload", "hot_a"].
+    Returns (matched, total): total counts samples whose stack contains
+    chain[-1]; matched those where the frames above one such occurrence are
+    exactly the rest of the chain, adjacent (no frame missing or in between).
+    """
+    want = tuple(reversed(chain))
+    matched = total = 0
+    for s in samples:
+        hits = [i for i, name in enumerate(s.stack) if name == want[0]]
+        if not hits:
+            continue
+        total += s.count
+        if any(s.stack[i:i + len(want)] == want for i in hits):
+            matched += s.count
+    return matched, total
+
+
+def folded(samples):
+    """Map "root;...;leaf" -> count, as flame-graph tools read."""
+    out = collections.Counter()
+    for s in samples:
+        out[";".join(reversed(s.stack))] += s.count
+    return out
+
+
+def depth_stats(samples):
+    """(min, median, max) stack depth over samples, weighted by count."""
+    depths = sorted(d for s in samples for d in [len(s.stack)] * s.count)
+    if not depths:
+        return (0, 0, 0)
+    return (depths[0], statistics.median_low(depths), depths[-1])
+
+
+# command line --------------------------------------------------------------
+
+def _load_sources(args):
+    """[(name, samples)] for the --pprof and --perf options given."""
+    sources = []
+    if args.pprof:
+        sources.append(("pprof", load_pprof(args.pprof, args.sample_type)))
+    if args.perf:
+        sources.append(("perf", load_perf(args.perf, args.user_only)))
+    return sources
+
+
+def _single_source(args):
+    """(name, samples) of the one source given; two or none is an error."""
+    if bool(args.pprof) == bool(args.perf):
+        raise ToolError("give exactly one of --pprof FILE and --perf FILE")
+    return _load_sources(args)[0]
+
+
+def cmd_shares(args):
+    """Print each function's flat share per source; fail on a spread over tolerance."""
+    funcs = [f for f in args.funcs.split(",") if f]
+    sources = _load_sources(args)
+    if not sources:
+        raise ToolError("give --pprof FILE, --perf FILE or both")
+    totals = {name: total_count(samples) for name, samples in sources}
+    by_source = {name: flat_shares(samples) for name, samples in sources}
+    print("samples " + " ".join(f"{name}={total}" for name, total in totals.items()))
+    failed = False
+    for name, total in totals.items():
+        if total < args.min_samples:
+            print(f"{name}: {total} samples, fewer than {args.min_samples}")
+            failed = True
+    if args.expect:
+        expected = [float(v) for v in args.expect.split(",")]
+        if len(expected) != len(funcs):
+            raise ToolError("--expect needs one value per --funcs entry")
+        by_source["expect"] = dict(zip(funcs, expected))
+    for func, values, spread in compare_shares(by_source, funcs):
+        verdict = "ok" if spread <= args.tolerance else "MISMATCH"
+        failed |= verdict != "ok"
+        cells = " ".join(f"{src}={value:.1f}" for src, value in values.items())
+        print(f"{func} {cells} diff={spread:.1f} {verdict}")
+    print(f"result: {'FAIL' if failed else 'ok'} (tolerance {args.tolerance:g} points)")
+    return 1 if failed else 0
+
+
+def cmd_chain(args):
+    """Check that a caller chain is intact in at least --min-fraction of its samples."""
+    chain = [f for f in args.chain.split(",") if f]
+    name, samples = _single_source(args)
+    matched, total = chain_fraction(samples, chain)
+    fraction = matched / total if total else 0.0
+    ok = matched > 0 and fraction >= args.min_fraction
+    print(f"chain {' > '.join(chain)}: {matched} of {total} {name} samples "
+          f"with {chain[-1]} ({100 * fraction:.1f}%)")
+    print(f"result: {'ok' if ok else 'FAIL'} (min fraction {args.min_fraction:g})")
+    return 0 if ok else 1
+
+
+def cmd_summary(args):
+    """Print sample count, stack depths, top leaf functions and top stacks."""
+    name, samples = _single_source(args)
+    low, median, high = depth_stats(samples)
+    print(f"{name}: {total_count(samples)} samples, depth min={low} median={median} "
+          f"max={high}")
+    shares = flat_shares(samples)
+    for func, share in sorted(shares.items(), key=lambda kv: -kv[1])[:args.top]:
+        print(f"  flat {share:5.1f}% {func}")
+    for stack, count in folded(samples).most_common(args.top):
+        print(f"  stack {count:6d} {stack}")
+    return 0
+
+
+def cmd_folded(args):
+    """Print folded stacks, "root;...;leaf count", most frequent first."""
+    _, samples = _single_source(args)
+    for stack, count in folded(samples).most_common():
+        print(f"{stack} {count}")
+    return 0
+
+
+def main(argv=None):
+    """Command-line entry point; returns the exit status (0 ok, 1 check failed, 2 error)."""
+    parser = argparse.ArgumentParser(
+        description="Compare CPU profiles from pprof files and perf.data.",
+        epilog="Exit status: 0 ok, 1 a check failed, 2 usage or tool error.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name, func, help_text):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--pprof", metavar="FILE", help="pprof profile (gzipped proto)")
+        p.add_argument("--perf", metavar="FILE", help="perf.data from perf record -g")
+        p.add_argument("--sample-type", metavar="TYPE",
+                       help="pprof value to count (default: the first with unit count)")
+        p.add_argument("--user-only", action="store_true",
+                       help="drop kernel frames from perf stacks")
+        p.set_defaults(func=func)
+        return p
+
+    p = add("shares", cmd_shares, "flat (leaf) shares of functions, compared across sources")
+    p.add_argument("--funcs", required=True, metavar="F1,F2,...")
+    p.add_argument("--expect", metavar="P1,P2,...",
+                   help="expected percentages, one per function")
+    p.add_argument("--tolerance", type=float, default=5.0, metavar="POINTS",
+                   help="largest allowed spread in percentage points (default 5)")
+    p.add_argument("--min-samples", type=int, default=1, metavar="N",
+                   help="fail if a source has fewer samples (default 1)")
+
+    p = add("chain", cmd_chain, "check that a caller chain appears intact")
+    p.add_argument("--chain", required=True, metavar="OUTER,...,INNER",
+                   help="outermost caller first, e.g. main,run_workload,hot_a")
+    p.add_argument("--min-fraction", type=float, default=0.0, metavar="F",
+                   help="of the samples containing INNER, the fraction that must "
+                        "have the whole chain (default: at least one sample)")
+
+    p = add("summary", cmd_summary, "sample count, stack depth, top functions and stacks")
+    p.add_argument("--top", type=int, default=10, metavar="N")
+
+    add("folded", cmd_folded, "folded stacks, root first, most frequent first")
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ToolError, ValueError) as err:
+        print(f"profiles.py: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet under "| head"
+    sys.exit(main())

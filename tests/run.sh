@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Runs every test and sums their results into one last line:
+#   N passed, N failed[, N skipped]
+# Each test (a unit test binary or an integration script) prints
+# "ok - name", "not ok - name" or "skip - name: why" lines and its own
+# "N passed, N failed" line last.
+#
+# Usage: tests/run.sh [--unit|--integration] BUILD_DIR
+set -u
+
+mode=all
+case "${1:-}" in
+--unit) mode=unit; shift ;;
+--integration) mode=integration; shift ;;
+esac
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+
+passed=0 failed=0 skipped=0
+run_one() {
+	local name=$1; shift
+	local out rc line p f s
+	echo "# $name"
+	out=$(mktemp)
+	"$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
+	rm -f "$out"
+	if [ -z "$line" ]; then
+		echo "not ok - $name: printed no summary (exit $rc)"
+		failed=$((failed + 1))
+		return
+	fi
+	p=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")
+	f=$(sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$line")
+	s=$(sed -nE 's/.*, ([0-9]+) skipped.*/\1/p' <<<"$line")
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + ${s:-0}))
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		echo "not ok - $name: exit status $rc"
+		failed=$((failed + 1))
+	fi
+}
+
+if [ "$mode" != integration ]; then
+	for t in "$build"/tests/test_*; do
+		[ -x "$t" ] || continue
+		run_one "$(basename "$t")" "$t"
+	done
+fi
+if [ "$mode" != unit ]; then
+	for t in "$here"/integration/test_*.sh; do
+		[ -x "$t" ] || continue
+		run_one "$(basename "$t")" "$t" "$build"
+	done
+fi
+
+if [ "$skipped" != 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" = 0 ]
