@@ -18,7 +18,7 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Werror=undef -Wno-unused-parameter \
-	  -D_GNU_SOURCE -Iinclude -I$(BUILD) -Idaemon
+	  -D_GNU_SOURCE -Iinclude -Icommon
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -38,11 +38,14 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
+# common/ is code both programs use; daemon/ and client/ never include each other.
+COMMON_SRCS := $(wildcard common/*.c)
+COMMON_OBJS := $(patsubst common/%.c,$(OBJ)/common/%.o,$(COMMON_SRCS))
 DAEMON_SRCS := $(wildcard daemon/*.c)
 DAEMON_OBJS := $(patsubst daemon/%.c,$(OBJ)/daemon/%.o,$(DAEMON_SRCS))
-DAEMON_LIB_OBJS := $(filter-out $(OBJ)/daemon/main.o,$(DAEMON_OBJS))
+DAEMON_LIB_OBJS := $(filter-out $(OBJ)/daemon/main.o,$(DAEMON_OBJS)) $(COMMON_OBJS)
 CLIENT_SRCS := $(wildcard client/*.c)
-CLIENT_OBJS := $(patsubst client/%.c,$(OBJ)/client/%.o,$(CLIENT_SRCS))
+CLIENT_OBJS := $(patsubst client/%.c,$(OBJ)/client/%.o,$(CLIENT_SRCS)) $(COMMON_OBJS)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
@@ -70,13 +73,17 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 # Every daemon object may include the skeleton; generate it first.
 $(OBJ)/daemon/%.o: daemon/%.c $(BUILD)/profile.skel.h | $(OBJ)/daemon
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -Idaemon -I$(BUILD) -MMD -MP -c $< -o $@
 
 $(OBJ)/client/%.o: client/%.c | $(OBJ)/client
 	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iclient -MMD -MP -c $< -o $@
+
+$(OBJ)/common/%.o: common/%.c | $(OBJ)/common
+	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(OBJ)/daemon $(OBJ)/client $(BUILD)/tests $(BUILD)/workloads:
+$(OBJ)/daemon $(OBJ)/client $(OBJ)/common $(BUILD)/tests $(BUILD)/workloads:
 	$(Q)mkdir -p $@
 
 $(BUILD)/libcprofd.a: $(DAEMON_LIB_OBJS)
@@ -93,7 +100,8 @@ $(BUILD)/cprofctl: $(CLIENT_OBJS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/test.h $(BUILD)/libcprofd.a | $(BUILD)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests $< $(BUILD)/libcprofd.a $(LDFLAGS) $(DAEMON_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Idaemon -I$(BUILD) -Itests $< $(BUILD)/libcprofd.a $(LDFLAGS) \
+		$(DAEMON_LIBS) -o $@
 
 # Workloads keep their frames so stacks can be checked against perf.
 WORKLOAD_CFLAGS := -O2 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \

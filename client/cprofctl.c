@@ -29,9 +29,6 @@
 #include "json.h"
 #include "json_writer.h"
 
-#ifndef CPROF_VERSION
-#define CPROF_VERSION "0.1.0"
-#endif
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
@@ -395,13 +392,15 @@ static const char *format_seconds(uint64_t nanoseconds, char *cell)
 	return cell;
 }
 
-static const char *format_string(const struct json_value *object, const char *key, char *cell)
+/* A string of object, cut to fit width columns (at most CELL_SIZE - 1). */
+static const char *format_string(const struct json_value *object, const char *key, size_t width,
+				 char *cell)
 {
 	const char *text = json__string(json__object_get(object, key));
 
 	if (!text)
 		return "?";
-	sanitize(text, cell, CELL_SIZE);
+	sanitize(text, cell, width + 1);
 	return cell;
 }
 
@@ -499,7 +498,9 @@ static int print_summary(int pid, const char *path, uint64_t bytes,
 	char cells[SUMMARY_FIELDS][CELL_SIZE];
 	uint64_t values[SUMMARY_FIELDS];
 	bool known[SUMMARY_FIELDS];
-	struct json_writer *writer;
+	struct json_writer writer;
+	char *text;
+	size_t len;
 	int i;
 
 	for (i = 0; i < SUMMARY_FIELDS; i++) {
@@ -517,25 +518,26 @@ static int print_summary(int pid, const char *path, uint64_t bytes,
 		       cells[SUMMARY_STACKS]);
 		return 0;
 	}
-	writer = json_writer__new(stdout);
-	if (!writer)
-		return -errno;
-	json_writer__object_start(writer);
-	json_writer__key(writer, CPROF_JSON_PID);
-	json_writer__u64(writer, pid);
-	json_writer__key(writer, "file");
-	json_writer__string(writer, path);
-	json_writer__key(writer, "bytes");
-	json_writer__u64(writer, bytes);
+	json_writer__init(&writer);
+	json_writer__object_begin(&writer);
+	json_writer__key(&writer, CPROF_JSON_PID);
+	json_writer__uint(&writer, pid);
+	json_writer__key(&writer, "file");
+	json_writer__string(&writer, path);
+	json_writer__key(&writer, "bytes");
+	json_writer__uint(&writer, bytes);
 	for (i = 0; i < SUMMARY_FIELDS; i++) {
-		json_writer__key(writer, summary_json_names[i]);
+		json_writer__key(&writer, summary_json_names[i]);
 		if (known[i])
-			json_writer__u64(writer, values[i]);
+			json_writer__uint(&writer, values[i]);
 		else
-			json_writer__null(writer);
+			json_writer__null(&writer);
 	}
-	json_writer__object_end(writer);
-	json_writer__free(writer);
+	json_writer__object_end(&writer);
+	if (json_writer__finish(&writer, &text, &len))
+		return -ENOMEM;
+	fwrite(text, 1, len, stdout);
+	free(text);
 	return 0;
 }
 
@@ -661,7 +663,7 @@ static void print_status_table(const struct json_value *daemon, const struct jso
 
 	session_count = format_count(daemon, "sessions", cells[1]);
 	printf("cprofd %s: %s session%s, %s records (%s bad), %s resident\n",
-	       format_string(daemon, "version", cells[0]), session_count,
+	       format_string(daemon, "version", CELL_SIZE - 1, cells[0]), session_count,
 	       strcmp(session_count, "1") == 0 ? "" : "s",
 	       format_count(daemon, "records", cells[2]),
 	       format_count(daemon, "bad_records", cells[3]),
@@ -688,7 +690,7 @@ static void print_status_table(const struct json_value *daemon, const struct jso
 		printf("%8s %6s  %-8s %9s %12s %10s %8s\n",
 		       format_count(session, CPROF_JSON_PID, cells[0]),
 		       format_count(session, CPROF_JSON_HZ, cells[1]),
-		       format_string(session, CPROF_JSON_STATE, cells[2]), cells[3],
+		       format_string(session, CPROF_JSON_STATE, 8, cells[2]), cells[3],
 		       format_count(session, CPROF_JSON_SAMPLES, cells[4]),
 		       format_count(session, CPROF_JSON_LOST, cells[5]),
 		       format_count(session, CPROF_JSON_STACKS, cells[6]));

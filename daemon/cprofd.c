@@ -19,9 +19,6 @@
 #include "stack_table.h"
 #include "symbolizer.h"
 
-#ifndef CPROF_VERSION
-#define CPROF_VERSION "0.1.0"
-#endif
 
 /* How long stop waits for programs still running on other CPUs to log. */
 #define STOP_SETTLE_TRIES 20

@@ -19,7 +19,10 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include <linux/types.h>
+
 #include "cprof_protocol.h"
+#include "cprof_record.h"
 #include "cprofd.h"
 #include "http_server.h"
 #include "log.h"
@@ -133,8 +136,8 @@ static int parse_args(int argc, char **argv, struct config *c)
 			usage(stdout);
 			exit(0);
 		case OPT_VERSION:
-			printf("cprofd %d (protocol %d, record format %d)\n", 1, CPROF_PROTOCOL_VERSION,
-			       1);
+			printf("cprofd %s (protocol %d, record format %d)\n", CPROF_VERSION,
+			       CPROF_PROTOCOL_VERSION, CPROF_RECORD_VERSION);
 			exit(0);
 		default:
 			usage(stderr);

@@ -116,13 +116,15 @@ struct function {
 	uint32_t filename;
 };
 
+/* A Line of a Location. */
 struct line {
 	uint64_t function_id;
-	int64_t line;
+	int64_t line; /* 0 when unknown */
 };
 
+/* A Location; (mapping_id, address, key_name) is the dedup key. */
 struct location {
-	uint64_t mapping_id;
+	uint64_t mapping_id; /* 0 for none */
 	uint64_t address;
 	/*
 	 * The first line's function name when address is 0, else 0: part of
@@ -133,6 +135,7 @@ struct location {
 	size_t n_lines;
 };
 
+/* A Mapping, as given. */
 struct mapping {
 	uint64_t start;
 	uint64_t limit;

@@ -167,8 +167,10 @@ static int parse_line(const char *text, size_t line_offset, size_t len, struct p
 	if (pos < len) {
 		size_t path_len = len - pos;
 
+		const char *suffix = line + len - DELETED_SUFFIX_LEN;
+
 		if (path_len > DELETED_SUFFIX_LEN &&
-		    memcmp(line + len - DELETED_SUFFIX_LEN, DELETED_SUFFIX, DELETED_SUFFIX_LEN) == 0) {
+		    memcmp(suffix, DELETED_SUFFIX, DELETED_SUFFIX_LEN) == 0) {
 			map->deleted = true;
 			path_len -= DELETED_SUFFIX_LEN;
 		}

@@ -48,10 +48,14 @@
 #define MAX_NAME_LEN 4096
 #define MAX_SECTIONS (1u << 20)
 #define MAX_NOTE_BYTES (1u << 20)
-#define MAX_DECOMPRESSED_BYTES (512ull << 20)
+/* Symbol and string tables are read whole; real ones are a few MB, Chromium's ~100 MB. */
+#define MAX_TABLE_BYTES (256ull << 20)
 #define MAX_BUILD_ID_BYTES 64
-/* A .gnu_debuglink CRC is only worth checking on a file this small. */
-#define MAX_CRC_FILE_BYTES (512ull << 20)
+/*
+ * A .gnu_debuglink CRC means reading the whole debug file; past this size the
+ * file is not used (unless its build ID matched, which needs no CRC).
+ */
+#define MAX_CRC_FILE_BYTES (128ull << 20)
 
 /* Caps on the kallsyms file: a few MB in practice. */
 #define MAX_KALLSYMS_LINE 1024
@@ -260,19 +264,19 @@ err_close:
 
 /*
  * Gives a section's data, decompressing it if needed. NULL when the section
- * has no usable bytes in the file.
+ * has no usable bytes in the file or is bigger than we care to read.
  */
 static Elf_Data *section_data(Elf_Scn *scn, const GElf_Shdr *shdr)
 {
 	Elf_Data *data;
 
-	if (shdr->sh_type == SHT_NOBITS)
+	if (shdr->sh_type == SHT_NOBITS || shdr->sh_size > MAX_TABLE_BYTES)
 		return NULL;
 	if (shdr->sh_flags & SHF_COMPRESSED) {
 		GElf_Chdr chdr;
 
 		/* The decompressed size is the file's word: cap it before allocating. */
-		if (!gelf_getchdr(scn, &chdr) || chdr.ch_size > MAX_DECOMPRESSED_BYTES)
+		if (!gelf_getchdr(scn, &chdr) || chdr.ch_size > MAX_TABLE_BYTES)
 			return NULL;
 		if (elf_compress(scn, 0, 0) < 0)
 			return NULL;
@@ -499,17 +503,16 @@ static int collect_functions(struct elf_file *f, Elf_Scn *scn, const GElf_Shdr *
 {
 	size_t entry_size = gelf_fsize(f->elf, ELF_T_SYM, 1, EV_CURRENT);
 	Elf_Data *data = section_data(scn, shdr);
+	GElf_Shdr strings_shdr;
+	Elf_Scn *strings_scn;
 	size_t count, i;
 	int err;
-
-	Elf_Scn *strings_scn;
-	GElf_Shdr strings_shdr;
 
 	if (!data || entry_size == 0)
 		return -ENOENT;
 	strings_scn = elf_getscn(f->elf, shdr->sh_link);
 	if (!strings_scn || !gelf_getshdr(strings_scn, &strings_shdr) ||
-	    strings_shdr.sh_type != SHT_STRTAB)
+	    strings_shdr.sh_type != SHT_STRTAB || strings_shdr.sh_size > MAX_TABLE_BYTES)
 		return -ENOENT;
 	/* elf_strptr() reads the section as it is; a compressed one must be inflated first. */
 	if ((strings_shdr.sh_flags & SHF_COMPRESSED) && !section_data(strings_scn, &strings_shdr))
@@ -654,7 +657,7 @@ static int load_symbols(struct elf_file *f, struct binary *b, bool allow_dynsym)
 /* CRC-32 of a whole file, as .gnu_debuglink records it (zlib's polynomial). */
 static int file_crc32(int fd, uint64_t size, uint32_t *ret_crc)
 {
-	unsigned char buf[65536];
+	unsigned char buf[16384];
 	uLong crc = crc32(0, Z_NULL, 0);
 	uint64_t offset = 0;
 
@@ -760,13 +763,15 @@ static int read_debuglink(struct elf_file *f, char *ret_name, size_t name_size,
 	crc_offset = (name_len + 1 + 3) & ~(size_t)3;
 	if (crc_offset > data->d_size || data->d_size - crc_offset < 4)
 		return -EINVAL;
+	/* Stored in the file's byte order. */
+	bytes += crc_offset;
 	if (f->ehdr.e_ident[EI_DATA] == ELFDATA2MSB)
-		crc = (uint32_t)bytes[crc_offset] << 24 | (uint32_t)bytes[crc_offset + 1] << 16 |
-		      (uint32_t)bytes[crc_offset + 2] << 8 | bytes[crc_offset + 3];
+		crc = (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 |
+		      (uint32_t)bytes[2] << 8 | bytes[3];
 	else
-		crc = (uint32_t)bytes[crc_offset + 3] << 24 | (uint32_t)bytes[crc_offset + 2] << 16 |
-		      (uint32_t)bytes[crc_offset + 1] << 8 | bytes[crc_offset];
-	memcpy(ret_name, bytes, name_len + 1);
+		crc = (uint32_t)bytes[3] << 24 | (uint32_t)bytes[2] << 16 |
+		      (uint32_t)bytes[1] << 8 | bytes[0];
+	memcpy(ret_name, data->d_buf, name_len + 1);
 	*ret_crc = crc;
 	return 0;
 }
@@ -1312,7 +1317,7 @@ static int kernel_table__load(struct kernel_table *table, const char *path)
 	for (i = 0; i < kb.n && !any_address; i++)
 		any_address = kb.v[i].address != 0;
 	/* With kptr_restrict every address reads 0: nothing can be told apart. */
-	if (!any_address) {
+	if (kb.n == 0 || !any_address) {
 		err = -ENOENT;
 		goto out;
 	}
@@ -1392,7 +1397,8 @@ struct symbolizer *symbolizer__new(const struct symbolizer_options *opts)
 	const char *debug_root = opts && opts->debug_root ? opts->debug_root : DEFAULT_DEBUG_ROOT;
 	const char *kallsyms_path =
 		opts && opts->kallsyms_path ? opts->kallsyms_path : DEFAULT_KALLSYMS_PATH;
-	size_t max_binaries = opts && opts->max_binaries ? opts->max_binaries : DEFAULT_MAX_BINARIES;
+	size_t max_binaries =
+		opts && opts->max_binaries ? opts->max_binaries : DEFAULT_MAX_BINARIES;
 	struct symbolizer *s;
 
 	if (elf_version(EV_CURRENT) == EV_NONE) {

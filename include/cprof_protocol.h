@@ -11,11 +11,14 @@
  *                                         sample for N seconds, then 200 + profile
  *
  * Errors are 4xx/5xx with a JSON body {"error":"one line"}.
+ * A session's state is "running", "exited" (its target is gone; the data
+ * stays until stop) or "stopped" (stopped, profile not yet handed out).
  * A profile response carries its summary in the X-Cprof-* headers below.
  */
 #ifndef CPROF_PROTOCOL_H
 #define CPROF_PROTOCOL_H
 
+#define CPROF_VERSION "0.1.0" /* of cprofd and cprofctl */
 #define CPROF_PROTOCOL_VERSION 1
 
 #define CPROF_DEFAULT_SOCKET "/run/cprofd/cprofd.sock"

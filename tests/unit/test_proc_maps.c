@@ -11,15 +11,16 @@
 #include "test.h"
 
 /* As the kernel writes it; the last line has no newline on purpose. */
+#define PAD "                     " /* to the path column, as the kernel pads */
 static const char real_maps[] =
-	"55d0c0a00000-55d0c0a02000 r--p 00000000 fe:00 247498                     /opt/my app/bin/my prog\n"
-	"55d0c0a02000-55d0c0a08000 r-xp 00002000 fe:00 247498                     /opt/my app/bin/my prog\n"
-	"55d0c0c00000-55d0c0c21000 rw-p 00000000 00:00 0                          [heap]\n"
-	"7f0000000000-7f0000001000 rw-s 00000000 00:01 1234                       /memfd:ring buf (deleted)\n"
+	"55d0c0a00000-55d0c0a02000 r--p 00000000 fe:00 247498" PAD "/opt/my app/bin/my prog\n"
+	"55d0c0a02000-55d0c0a08000 r-xp 00002000 fe:00 247498" PAD "/opt/my app/bin/my prog\n"
+	"55d0c0c00000-55d0c0c21000 rw-p 00000000 00:00 0     " PAD "[heap]\n"
+	"7f0000000000-7f0000001000 rw-s 00000000 00:01 1234  " PAD "/memfd:ring buf (deleted)\n"
 	"7f0000001000-7f0000003000 rw-p 00000000 00:00 0 \n"
-	"7f0000003000-7f0000004000 r-xp 0001a000 103:0a 18446744073709551615      /usr/lib/libx.so\n"
-	"7ffd00000000-7ffd00002000 r-xp 00000000 00:00 0                          [vdso]\n"
-	"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]";
+	"7f0000003000-7f0000004000 r-xp 0001a000 103:0a 18446744073709551615 /usr/lib/libx.so\n"
+	"7ffd00000000-7ffd00002000 r-xp 00000000 00:00 0     " PAD "[vdso]\n"
+	"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 " PAD "[vsyscall]";
 
 static void test_parse_real_looking(void)
 {
@@ -199,6 +200,7 @@ static char *make_maps_text(size_t n, size_t path_len, size_t *ret_len)
 static void test_parse_limits(void)
 {
 	struct proc_maps maps = {};
+	const struct proc_map *m;
 	size_t len;
 	char *text;
 
@@ -210,7 +212,8 @@ static void test_parse_limits(void)
 	len = (size_t)(strstr(text, "10001000-10002000") - text);
 	if (ASSERT_OK(proc_maps__parse(text, len, &maps))) {
 		ASSERT_EQ(maps.n, PROC_MAPS_MAX_ENTRIES);
-		ASSERT_TRUE(proc_maps__find(&maps, 0x10000fff) == &maps.maps[PROC_MAPS_MAX_ENTRIES - 1]);
+		m = proc_maps__find(&maps, 0x10000fff);
+		ASSERT_TRUE(m == &maps.maps[PROC_MAPS_MAX_ENTRIES - 1]);
 		proc_maps__release(&maps);
 	}
 	free(text);

@@ -1,7 +1,7 @@
 build/obj/client/cprofctl.o: client/cprofctl.c include/cprof_protocol.h \
- client/atomic_file.h client/http.h client/json.h client/json_writer.h
+ client/atomic_file.h client/http.h client/json.h common/json_writer.h
 include/cprof_protocol.h:
 client/atomic_file.h:
 client/http.h:
 client/json.h:
-client/json_writer.h:
+common/json_writer.h:

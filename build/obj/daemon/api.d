@@ -1,7 +1,7 @@
 build/obj/daemon/api.o: daemon/api.c daemon/api.h daemon/cprofd.h \
- include/cprof_protocol.h include/cprof_record.h daemon/json_writer.h
+ include/cprof_protocol.h include/cprof_record.h common/json_writer.h
 daemon/api.h:
 daemon/cprofd.h:
 include/cprof_protocol.h:
 include/cprof_record.h:
-daemon/json_writer.h:
+common/json_writer.h:

@@ -1,13 +1,13 @@
 build/obj/daemon/cprofd.o: daemon/cprofd.c daemon/cprofd.h \
  daemon/bpf_sampler.h include/cprof_record.h include/cprof_protocol.h \
- daemon/json_writer.h daemon/process_table.h daemon/proc_maps.h \
+ common/json_writer.h daemon/process_table.h daemon/proc_maps.h \
  daemon/profile.h daemon/session.h daemon/stack_table.h \
  daemon/symbolizer.h
 daemon/cprofd.h:
 daemon/bpf_sampler.h:
 include/cprof_record.h:
 include/cprof_protocol.h:
-daemon/json_writer.h:
+common/json_writer.h:
 daemon/process_table.h:
 daemon/proc_maps.h:
 daemon/profile.h:

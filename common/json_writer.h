@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * A small streaming JSON writer into a growing buffer. Commas are placed by
+ * A small streaming JSON writer into a growing buffer, shared by cprofd
+ * (its replies) and cprofctl (--json output). Commas are placed by
  * the writer; strings are escaped. An allocation failure makes the writer
  * sticky-failed: json_writer__finish() then returns -ENOMEM.
  */
@@ -32,6 +33,7 @@ void json_writer__string(struct json_writer *w, const char *s);
 void json_writer__uint(struct json_writer *w, uint64_t v);
 void json_writer__int(struct json_writer *w, int64_t v);
 void json_writer__bool(struct json_writer *w, int v);
+void json_writer__null(struct json_writer *w);
 
 /*
  * Ends the document with a newline and hands over the NUL-terminated text

@@ -164,3 +164,9 @@ void json_writer__release(struct json_writer *w)
 	w->buf = NULL;
 	w->len = w->capacity = 0;
 }
+
+void json_writer__null(struct json_writer *w)
+{
+	before_value(w);
+	puts_(w, "null");
+}
