@@ -29,7 +29,6 @@
 #include "json.h"
 #include "json_writer.h"
 
-
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 

@@ -136,8 +136,9 @@ static bool start(struct cprofd *d, pid_t pid, unsigned int hz, struct api_respo
 		respond_error(resp, 409, "process %d is already being profiled", pid);
 		break;
 	case -EBUSY:
-		respond_error(resp, 409,
-			      "other sessions sample at another rate; use the same hz or stop them");
+		respond_error(
+			resp, 409,
+			"other sessions sample at another rate; use the same hz or stop them");
 		break;
 	case -ENOSPC:
 		respond_error(resp, 503, "too many sessions (at most %d)", CPROF_MAX_SESSIONS);
@@ -156,8 +157,7 @@ static bool start(struct cprofd *d, pid_t pid, unsigned int hz, struct api_respo
 	return false;
 }
 
-static void handle_start(struct cprofd *d, const struct api_request *req,
-			 struct api_response *resp)
+static void handle_start(struct cprofd *d, const struct api_request *req, struct api_response *resp)
 {
 	struct json_writer w;
 	unsigned int hz;
@@ -261,7 +261,8 @@ void api__handle(struct cprofd *d, const struct api_request *req, struct api_res
 		if (is(method, "DELETE"))
 			handle_stop(d, path + prefix_len, resp);
 		else
-			respond_error(resp, 405, "%s: use DELETE", CPROF_ROUTE_SESSIONS_PREFIX "PID");
+			respond_error(resp, 405, "%s: use DELETE",
+				      CPROF_ROUTE_SESSIONS_PREFIX "PID");
 	} else if (is(path, CPROF_ROUTE_STATUS)) {
 		if (is(method, "GET"))
 			handle_status(d, true, resp);

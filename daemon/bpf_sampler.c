@@ -26,7 +26,7 @@ struct bpf_sampler {
 	const unsigned long *consumer_pos;
 	const unsigned long *producer_pos;
 	size_t page_size;
-	int n_cpus;            /* possible CPUs: size of per-CPU values */
+	int n_cpus; /* possible CPUs: size of per-CPU values */
 	int n_links;
 	struct bpf_link **links; /* one per online CPU while attached */
 	int *event_fds;
@@ -77,8 +77,7 @@ struct bpf_sampler *bpf_sampler__new(const struct bpf_sampler_options *opts)
 	err = bpf_map__set_max_entries(s->skel->maps.records, s->ring_bytes);
 	if (err)
 		goto err_destroy;
-	s->skel->rodata->wakeup_bytes = opts->wakeup_bytes ? opts->wakeup_bytes
-							   : s->ring_bytes / 2;
+	s->skel->rodata->wakeup_bytes = opts->wakeup_bytes ? opts->wakeup_bytes : s->ring_bytes / 2;
 	err = profile_bpf__load(s->skel);
 	if (err)
 		goto err_destroy;
@@ -264,8 +263,8 @@ int bpf_sampler__add_target(struct bpf_sampler *s, pid_t tgid, uint32_t slot)
 
 	if (slot >= CPROF_MAX_SESSIONS)
 		return -EINVAL;
-	if (bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &target,
-				 sizeof(target), BPF_NOEXIST))
+	if (bpf_map__update_elem(s->skel->maps.targets, &key, sizeof(key), &target, sizeof(target),
+				 BPF_NOEXIST))
 		return -errno;
 	return 0;
 }

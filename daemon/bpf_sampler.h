@@ -24,7 +24,7 @@ typedef void (*bpf_sampler_record_fn)(void *ctx, const void *data, size_t size);
 
 struct bpf_sampler_options {
 	size_t ring_buffer_bytes; /* power of two, >= page size */
-	size_t wakeup_bytes;      /* wake the reader past this fill; 0: half the ring */
+	size_t wakeup_bytes; /* wake the reader past this fill; 0: half the ring */
 	bpf_sampler_record_fn on_record;
 	void *ctx;
 };

@@ -19,7 +19,6 @@
 #include "stack_table.h"
 #include "symbolizer.h"
 
-
 /* How long stop waits for programs still running on other CPUs to log. */
 #define STOP_SETTLE_TRIES 20
 #define STOP_SETTLE_US 1000
@@ -32,8 +31,8 @@ struct cprofd {
 	struct symbolizer *symbols;
 	struct session *sessions[CPROF_MAX_SESSIONS]; /* by slot */
 	size_t n_sessions;
-	uint64_t records;       /* records drained */
-	uint64_t bad_records;   /* malformed: wrong version, size or depths */
+	uint64_t records; /* records drained */
+	uint64_t bad_records; /* malformed: wrong version, size or depths */
 	uint64_t stray_records; /* for no session (a slot ended before the record came) */
 	uint64_t total_samples;
 };
@@ -261,8 +260,9 @@ static void write_session(struct cprofd *d, struct session *s, struct json_write
 	json_writer__key(w, CPROF_JSON_SLOT);
 	json_writer__uint(w, s->slot);
 	json_writer__key(w, CPROF_JSON_STATE);
-	json_writer__string(w, s->stop_mono_ns ? "stopped" :
-			       s->target_exited ? "exited" : "running");
+	json_writer__string(w, s->stop_mono_ns	  ? "stopped"
+			       : s->target_exited ? "exited"
+						  : "running");
 	json_writer__key(w, CPROF_JSON_DURATION_NS);
 	json_writer__uint(w, session__duration_ns(s));
 	json_writer__key(w, CPROF_JSON_SAMPLES);

@@ -18,13 +18,13 @@ struct session;
 struct json_writer;
 
 struct cprofd_options {
-	size_t ring_buffer_bytes;  /* power of two */
-	size_t wakeup_bytes;       /* 0: half the ring buffer */
-	size_t stack_table_bytes;  /* bound of the stack table */
-	size_t max_processes;      /* bound of the process table */
+	size_t ring_buffer_bytes; /* power of two */
+	size_t wakeup_bytes; /* 0: half the ring buffer */
+	size_t stack_table_bytes; /* bound of the stack table */
+	size_t max_processes; /* bound of the process table */
 	unsigned int default_hz;
-	bool no_sampler;           /* no BPF: for tests of request handling only */
-	const char *debug_root;    /* NULL: /usr/lib/debug */
+	bool no_sampler; /* no BPF: for tests of request handling only */
+	const char *debug_root; /* NULL: /usr/lib/debug */
 };
 
 /* The summary of a stopped session, as sent with its profile. */

@@ -34,12 +34,12 @@ struct request_state {
 	struct http_server *server;
 	struct MHD_Connection *connection;
 	size_t body_bytes;
-	bool deferred;                /* suspended until its profile is ready */
+	bool deferred; /* suspended until its profile is ready */
 	pid_t deferred_pid;
 	sd_event_source *timer;
 	struct api_response response; /* ready to queue once resumed */
 	bool response_ready;
-	struct request_state *next;   /* in the server's list of deferred requests */
+	struct request_state *next; /* in the server's list of deferred requests */
 };
 
 struct http_server {
@@ -140,8 +140,8 @@ static int defer(struct request_state *state, unsigned int seconds)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
 {
 	struct http_server *s = cls;
 	struct request_state *state = *con_cls;
@@ -257,15 +257,13 @@ struct http_server *http_server__new(sd_event *loop, int listen_fd, struct cprof
 		return NULL;
 	s->loop = sd_event_ref(loop);
 	s->cprofd = cprofd;
-	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-				  0, NULL, NULL, on_request, s,
-				  MHD_OPTION_LISTEN_SOCKET, listen_fd,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
-				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_BYTES,
-				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				  MHD_OPTION_EXTERNAL_LOGGER, log_mhd, s,
-				  MHD_OPTION_END);
+	s->mhd = MHD_start_daemon(
+		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		on_request, s, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned int)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned int)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)CONNECTION_MEMORY_BYTES, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, s, MHD_OPTION_END);
 	if (!s->mhd) {
 		err = -EINVAL;
 		goto err;

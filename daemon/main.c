@@ -61,11 +61,18 @@ static int parse_size(const char *s, size_t *ret)
 	if (errno || end == s)
 		return -EINVAL;
 	switch (*end) {
-	case 'G': v <<= 10; /* fall through */
-	case 'M': v <<= 10; /* fall through */
-	case 'K': v <<= 10; end++; break;
-	case '\0': break;
-	default: return -EINVAL;
+	case 'G':
+		v <<= 10; /* fall through */
+	case 'M':
+		v <<= 10; /* fall through */
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case '\0':
+		break;
+	default:
+		return -EINVAL;
 	}
 	if (*end)
 		return -EINVAL;
@@ -75,8 +82,17 @@ static int parse_size(const char *s, size_t *ret)
 
 static int parse_args(int argc, char **argv, struct config *c)
 {
-	enum { OPT_SOCKET = 256, OPT_HZ, OPT_RING, OPT_STACKS, OPT_DRAIN, OPT_FG, OPT_VERBOSE,
-	       OPT_HELP, OPT_VERSION };
+	enum {
+		OPT_SOCKET = 256,
+		OPT_HZ,
+		OPT_RING,
+		OPT_STACKS,
+		OPT_DRAIN,
+		OPT_FG,
+		OPT_VERBOSE,
+		OPT_HELP,
+		OPT_VERSION
+	};
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "hz", required_argument, NULL, OPT_HZ },
@@ -115,7 +131,8 @@ static int parse_args(int argc, char **argv, struct config *c)
 			break;
 		case OPT_STACKS:
 			if (parse_size(optarg, &v) || v < (1 << 16)) {
-				fprintf(stderr, "cprofd: --stack-table-size must be at least 64K\n");
+				fprintf(stderr,
+					"cprofd: --stack-table-size must be at least 64K\n");
 				return -1;
 			}
 			c->cprofd.stack_table_bytes = v;

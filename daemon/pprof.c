@@ -93,7 +93,7 @@ struct buf {
 
 /* Open-addressing hash set of table indices; the key lives in the table. */
 struct hash_slot {
-	uint32_t hash;  /* kept so growing does not need the keys */
+	uint32_t hash; /* kept so growing does not need the keys */
 	uint32_t index; /* table index + 1; 0 for an empty slot */
 };
 
@@ -161,22 +161,22 @@ struct string_key {
 struct pprof_builder {
 	struct pprof_profile_info info;
 
-	struct buf chars;                 /* bytes of all strings, back to back */
-	struct string_entry *strings;     /* the string table; [0] is "" */
+	struct buf chars; /* bytes of all strings, back to back */
+	struct string_entry *strings; /* the string table; [0] is "" */
 	size_t n_strings, strings_cap;
 	struct hash_table string_index;
 
-	struct function *functions;       /* Function id = index + 1 */
+	struct function *functions; /* Function id = index + 1 */
 	size_t n_functions, functions_cap;
 	struct hash_table function_index;
 
-	struct location *locations;       /* Location id = index + 1 */
+	struct location *locations; /* Location id = index + 1 */
 	size_t n_locations, locations_cap;
 	struct hash_table location_index;
-	struct line *lines;               /* lines of all locations, by location */
+	struct line *lines; /* lines of all locations, by location */
 	size_t n_lines, lines_cap;
 
-	struct mapping *mappings;         /* Mapping id = index + 1 */
+	struct mapping *mappings; /* Mapping id = index + 1 */
 	size_t n_mappings, mappings_cap;
 
 	/*
@@ -406,13 +406,11 @@ static bool function_equal(const struct pprof_builder *b, size_t index, const vo
 	const struct function *k = key;
 	const struct function *f = &b->functions[index];
 
-	return f->name == k->name && f->system_name == k->system_name &&
-	       f->filename == k->filename;
+	return f->name == k->name && f->system_name == k->system_name && f->filename == k->filename;
 }
 
 /* Sets *ret_id to the Function id for line's names. Returns 0 or -ENOMEM. */
-static int intern_function(struct pprof_builder *b, const struct pprof_line *line,
-			   uint64_t *ret_id)
+static int intern_function(struct pprof_builder *b, const struct pprof_line *line, uint64_t *ret_id)
 {
 	struct function key;
 	struct hash_slot *slot;
@@ -436,8 +434,8 @@ static int intern_function(struct pprof_builder *b, const struct pprof_line *lin
 		*ret_id = slot->index;
 		return 0;
 	}
-	if (array_reserve(b->functions, sizeof(*b->functions), &b->functions_cap, b->n_functions,
-			  1, &functions))
+	if (array_reserve(b->functions, sizeof(*b->functions), &b->functions_cap, b->n_functions, 1,
+			  &functions))
 		return -ENOMEM;
 	b->functions = functions;
 	b->functions[b->n_functions] = key;
@@ -798,7 +796,7 @@ err:
 struct encoder {
 	z_stream zs;
 	struct buf scratch; /* protobuf bytes not yet compressed */
-	struct buf out;     /* the gzip stream */
+	struct buf out; /* the gzip stream */
 };
 
 /*
@@ -991,7 +989,8 @@ uint64_t pprof_builder__find_location(const struct pprof_builder *b, uint64_t ma
 	/* Markers (address 0) are told apart by name: callers add them directly. */
 	if (!b || !address || !b->location_index.slots)
 		return 0;
-	slot = hash_find(&b->location_index, hash_u64(hash_u64(hash_u64(0, mapping_id), address), 0),
-			 location_equal, b, &key);
+	slot = hash_find(&b->location_index,
+			 hash_u64(hash_u64(hash_u64(0, mapping_id), address), 0), location_equal, b,
+			 &key);
 	return slot->index;
 }

@@ -18,17 +18,17 @@
 struct pprof_builder;
 
 struct pprof_profile_info {
-	int64_t period_ns;     /* 1e9 / hz */
-	int64_t time_ns;       /* wall-clock start, ns since the epoch */
+	int64_t period_ns; /* 1e9 / hz */
+	int64_t time_ns; /* wall-clock start, ns since the epoch */
 	int64_t duration_ns;
 };
 
 /* One Line of a Location: a function (and later a file and line). */
 struct pprof_line {
 	const char *function_name; /* display name; required */
-	const char *system_name;   /* mangled name, or NULL for the same */
-	const char *file_name;     /* source file, or NULL */
-	int64_t line;              /* 0 when unknown */
+	const char *system_name; /* mangled name, or NULL for the same */
+	const char *file_name; /* source file, or NULL */
+	int64_t line; /* 0 when unknown */
 };
 
 /* A sample's label: a string (str != NULL) or a number with an optional unit. */

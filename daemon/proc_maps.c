@@ -29,7 +29,7 @@
 struct pending_map {
 	struct proc_map map;
 	size_t path_offset; /* from the start of the text */
-	size_t path_len;    /* 0: anonymous */
+	size_t path_len; /* 0: anonymous */
 };
 
 static int hex_digit(char c)

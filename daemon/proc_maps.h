@@ -22,15 +22,15 @@
 #define PROC_MAPS_MAX_ENTRIES 65536
 
 struct proc_map {
-	uint64_t start;    /* first address */
-	uint64_t end;      /* one past the last address */
-	uint64_t offset;   /* file offset of start */
+	uint64_t start; /* first address */
+	uint64_t end; /* one past the last address */
+	uint64_t offset; /* file offset of start */
 	uint64_t inode;
 	uint32_t dev_major;
 	uint32_t dev_minor;
-	uint32_t perms;    /* PROC_MAP_* */
-	bool deleted;      /* the kernel appended " (deleted)"; stripped from path */
-	char *path;        /* NULL for anonymous memory; "[vdso]", "[stack]" as given */
+	uint32_t perms; /* PROC_MAP_* */
+	bool deleted; /* the kernel appended " (deleted)"; stripped from path */
+	char *path; /* NULL for anonymous memory; "[vdso]", "[stack]" as given */
 };
 
 /* A process's maps, sorted by start, not overlapping. */

@@ -15,7 +15,7 @@ struct process {
 	struct process *next; /* in the bucket's chain */
 	pid_t tgid;
 	uint32_t refs;
-	int maps_error;       /* last read's error, 0 when it succeeded */
+	int maps_error; /* last read's error, 0 when it succeeded */
 	uint64_t last_read_ns;
 	/* snapshots[0] is the newest. */
 	struct proc_maps snapshots[MAX_SNAPSHOTS];

@@ -31,9 +31,9 @@ struct profile_ctx {
 	struct symbolizer *symbols;
 	uint64_t kernel_mapping;
 	struct mapping_slot *mappings; /* open addressing */
-	size_t mappings_capacity;      /* power of two */
+	size_t mappings_capacity; /* power of two */
 	size_t n_mappings;
-	uint64_t *frames;              /* location ids of the stack being built */
+	uint64_t *frames; /* location ids of the stack being built */
 };
 
 static size_t mapping_hash(uint32_t tgid, const struct proc_map *m, size_t capacity)
@@ -57,7 +57,8 @@ static int grow_mappings(struct profile_ctx *ctx)
 
 		if (!old->id)
 			continue;
-		for (j = mapping_hash(old->tgid, &m, capacity); slots[j].id; j = (j + 1) & (capacity - 1))
+		for (j = mapping_hash(old->tgid, &m, capacity); slots[j].id;
+		     j = (j + 1) & (capacity - 1))
 			;
 		slots[j] = *old;
 	}
@@ -76,8 +77,8 @@ static uint64_t mapping_id(struct profile_ctx *ctx, uint32_t tgid, const struct 
 
 	if (ctx->n_mappings * 2 >= ctx->mappings_capacity && grow_mappings(ctx))
 		return 0;
-	for (i = mapping_hash(tgid, m, ctx->mappings_capacity);; i = (i + 1) &
-								   (ctx->mappings_capacity - 1)) {
+	for (i = mapping_hash(tgid, m, ctx->mappings_capacity);;
+	     i = (i + 1) & (ctx->mappings_capacity - 1)) {
 		slot = &ctx->mappings[i];
 		if (!slot->id)
 			break;

@@ -96,13 +96,12 @@ int session__add_sample(struct session *s, struct stack_table *stacks,
 	if (err)
 		goto lost;
 	err = stack_table__intern(stacks, r->tgid, (const uint64_t *)r->ips, r->kernel_depth,
-				  r->user_depth,
-				  &stack_id);
+				  r->user_depth, &stack_id);
 	if (err)
 		goto lost;
 
-	for (i = count_slot(stack_id, r->tid, s->counts_capacity);; i = (i + 1) &
-								  (s->counts_capacity - 1)) {
+	for (i = count_slot(stack_id, r->tid, s->counts_capacity);;
+	     i = (i + 1) & (s->counts_capacity - 1)) {
 		c = &s->counts[i];
 		if (c->stack_id == stack_id && c->tid == r->tid) {
 			/* The entry already holds a reference on this stack. */
@@ -152,8 +151,7 @@ uint64_t session__duration_ns(const struct session *s)
 	return end - s->start_mono_ns;
 }
 
-void session__free(struct session *s, struct stack_table *stacks,
-		   struct process_table *processes)
+void session__free(struct session *s, struct stack_table *stacks, struct process_table *processes)
 {
 	if (!s)
 		return;

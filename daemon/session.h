@@ -29,23 +29,23 @@ struct session_count {
 };
 
 struct session {
-	pid_t pid;            /* the target process */
-	uint32_t slot;        /* the BPF program's counter slot */
+	pid_t pid; /* the target process */
+	uint32_t slot; /* the BPF program's counter slot */
 	unsigned int hz;
-	int64_t start_wall_ns;  /* CLOCK_REALTIME at start */
+	int64_t start_wall_ns; /* CLOCK_REALTIME at start */
 	uint64_t start_mono_ns; /* CLOCK_MONOTONIC at start */
-	uint64_t stop_mono_ns;  /* 0 while running */
-	bool target_exited;     /* the process was gone when last checked */
+	uint64_t stop_mono_ns; /* 0 while running */
+	bool target_exited; /* the process was gone when last checked */
 
-	uint64_t samples;               /* records counted */
+	uint64_t samples; /* records counted */
 	uint64_t lost_stack_table_full; /* records dropped: no room for a new stack */
-	uint64_t stack_errors;          /* records with an unreadable stack */
+	uint64_t stack_errors; /* records with an unreadable stack */
 	struct cprof_session_counters kernel; /* the BPF program's counters, last read */
 
 	struct session_count *counts; /* open addressing, stack_id NO_STACK when empty */
 	size_t n_counts;
-	size_t counts_capacity;       /* power of two */
-	bool process_acquired;        /* holds a process table reference on pid */
+	size_t counts_capacity; /* power of two */
+	bool process_acquired; /* holds a process table reference on pid */
 };
 
 /* Returns a session, or NULL with errno set. */
@@ -68,7 +68,6 @@ uint64_t session__lost(const struct session *s);
 uint64_t session__duration_ns(const struct session *s);
 
 /* Drops the session's references and frees it. NULL is a no-op. */
-void session__free(struct session *s, struct stack_table *stacks,
-		   struct process_table *processes);
+void session__free(struct session *s, struct stack_table *stacks, struct process_table *processes);
 
 #endif /* CPROF_SESSION_H */

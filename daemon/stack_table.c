@@ -11,21 +11,21 @@
 
 struct stack_entry {
 	uint64_t hash;
-	uint32_t next;  /* next id in the bucket's chain, NO_ID at the end */
+	uint32_t next; /* next id in the bucket's chain, NO_ID at the end */
 	uint32_t refs;
 	struct stack stack; /* must stay last: ips[] follows */
 };
 
 struct stack_table {
 	struct stack_entry **entries; /* by id; NULL for a free id */
-	uint32_t n_entries;           /* ids handed out so far */
+	uint32_t n_entries; /* ids handed out so far */
 	uint32_t entries_capacity;
-	uint32_t *free_ids;           /* ids to reuse, a stack */
+	uint32_t *free_ids; /* ids to reuse, a stack */
 	uint32_t n_free;
-	uint32_t *buckets;            /* head id per bucket */
-	uint32_t n_buckets;           /* power of two */
+	uint32_t *buckets; /* head id per bucket */
+	uint32_t n_buckets; /* power of two */
 	size_t count;
-	size_t memory;                /* bytes of entries and arrays */
+	size_t memory; /* bytes of entries and arrays */
 	size_t max_bytes;
 };
 
@@ -136,6 +136,19 @@ static int take_id(struct stack_table *t, uint32_t *ret_id)
 	return 0;
 }
 
+/* What the arrays grow by if one more stack is added now: it counts against the bound too. */
+static size_t growth_bytes(const struct stack_table *t)
+{
+	size_t bytes = 0;
+
+	if (t->count >= t->n_buckets)
+		bytes += (size_t)t->n_buckets * sizeof(*t->buckets);
+	if (!t->n_free && t->n_entries == t->entries_capacity)
+		bytes += (size_t)(t->entries_capacity ? t->entries_capacity : 1024) *
+			 (sizeof(*t->entries) + sizeof(*t->free_ids));
+	return bytes;
+}
+
 int stack_table__intern(struct stack_table *t, uint32_t tgid, const uint64_t *ips,
 			uint16_t kernel_depth, uint16_t user_depth, uint32_t *ret_id)
 {
@@ -156,7 +169,7 @@ int stack_table__intern(struct stack_table *t, uint32_t tgid, const uint64_t *ip
 		}
 	}
 
-	if (t->memory + bytes > t->max_bytes)
+	if (t->memory + bytes + growth_bytes(t) > t->max_bytes)
 		return -ENOSPC;
 	err = maybe_grow_buckets(t);
 	if (err)

@@ -18,7 +18,7 @@ struct stack_table;
 struct stack {
 	uint32_t tgid;
 	uint16_t kernel_depth; /* ips[0..kernel_depth): kernel frames, leaf first */
-	uint16_t user_depth;   /* then user_depth user frames, leaf first */
+	uint16_t user_depth; /* then user_depth user frames, leaf first */
 	uint64_t ips[];
 };
 
@@ -41,8 +41,8 @@ void stack_table__unref(struct stack_table *t, uint32_t id);
 /* The stack named by id (valid while referenced), or NULL. */
 const struct stack *stack_table__get(const struct stack_table *t, uint32_t id);
 
-size_t stack_table__count(const struct stack_table *t);  /* stacks held */
+size_t stack_table__count(const struct stack_table *t); /* stacks held */
 size_t stack_table__memory(const struct stack_table *t); /* bytes held */
-size_t stack_table__limit(const struct stack_table *t);  /* max_bytes */
+size_t stack_table__limit(const struct stack_table *t); /* max_bytes */
 
 #endif /* CPROF_STACK_TABLE_H */

@@ -36,8 +36,8 @@
 
 /*
  * A cached result is trusted for this long before the file is stat()ed again,
- * so a binary that is rebuilt or upgraded, or a file that becomes readable,
- * is picked up without paying a stat() per frame.
+ * so a binary that is rebuilt or upgraded, or a file that appears or becomes
+ * readable, is picked up without paying a stat() per frame.
  */
 #define REVALIDATE_NS 1000000000ull
 
@@ -66,16 +66,16 @@
 /* A function of a user binary. */
 struct func_sym {
 	uint64_t start; /* link-time virtual address */
-	uint64_t size;  /* from st_size; for a zero-sized symbol, up to the next one */
-	uint32_t name;  /* offset of the name in the binary's arena */
-	bool exact;     /* size came from the symbol table, not guessed */
+	uint64_t size; /* from st_size; for a zero-sized symbol, up to the next one */
+	uint32_t name; /* offset of the name in the binary's arena */
+	bool exact; /* size came from the symbol table, not guessed */
 };
 
 /* A PT_LOAD segment of the main binary. */
 struct segment {
-	uint64_t offset;   /* p_offset */
+	uint64_t offset; /* p_offset */
 	uint64_t file_size; /* p_filesz */
-	uint64_t vaddr;    /* p_vaddr */
+	uint64_t vaddr; /* p_vaddr */
 	uint64_t mem_size; /* p_memsz */
 };
 
@@ -86,41 +86,42 @@ struct file_identity {
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
+	struct timespec ctime; /* also moves on chmod, which may make a file readable */
 };
 
 /* One cached binary, loaded or known bad. */
 struct binary {
 	struct binary *hash_next; /* bucket chain */
-	struct binary *lru_prev;  /* towards the most recently used */
-	struct binary *lru_next;  /* towards the least recently used */
-	uint64_t hash;            /* of path */
+	struct binary *lru_prev; /* towards the most recently used */
+	struct binary *lru_next; /* towards the least recently used */
+	uint64_t hash; /* of path */
 	char *path;
 	struct file_identity identity; /* of path when loaded */
-	uint64_t checked_ns;           /* monotonic time identity was last confirmed */
-	int error;                     /* negative errno when the file is unusable */
-	char *build_id_hex;            /* NULL when the binary has none */
+	uint64_t checked_ns; /* monotonic time identity was last confirmed */
+	int error; /* negative errno when the file is unusable */
+	char *build_id_hex; /* NULL when the binary has none */
 	struct segment *segments;
 	size_t n_segments;
 	struct func_sym *syms; /* sorted by start, one per address */
 	size_t n_syms;
-	char *names;       /* arena of NUL-terminated names */
+	char *names; /* arena of NUL-terminated names */
 	size_t names_size; /* bytes in names */
-	size_t memory;     /* bytes this entry holds, for symbolizer__memory() */
+	size_t memory; /* bytes this entry holds, for symbolizer__memory() */
 };
 
 /* A kernel text symbol. */
 struct kernel_sym {
 	uint64_t address;
-	uint32_t name;   /* offset in the kernel arena */
+	uint32_t name; /* offset in the kernel arena */
 	uint32_t module; /* offset in the kernel arena, NO_MODULE for vmlinux */
 };
 
 struct kernel_table {
-	bool loaded;     /* tried once; error tells how it went */
-	int error;       /* negative errno when the table is unusable */
+	bool loaded; /* tried once; error tells how it went */
+	int error; /* negative errno when the table is unusable */
 	struct kernel_sym *syms; /* sorted by address, one per address */
 	size_t n_syms;
-	char *names;     /* arena of names and module names */
+	char *names; /* arena of names and module names */
 	size_t names_size;
 };
 
@@ -130,7 +131,7 @@ struct symbolizer {
 	size_t max_binaries;
 	size_t n_binaries;
 	struct binary **buckets;
-	size_t n_buckets;      /* a power of two */
+	size_t n_buckets; /* a power of two */
 	struct binary *lru_head; /* most recently used */
 	struct binary *lru_tail; /* next to evict */
 	size_t binaries_memory; /* sum of binary->memory */
@@ -186,6 +187,7 @@ static void file_identity__from_stat(struct file_identity *id, const struct stat
 		.ino = st->st_ino,
 		.size = st->st_size,
 		.mtime = st->st_mtim,
+		.ctime = st->st_ctim,
 	};
 }
 
@@ -205,7 +207,8 @@ static bool file_identity__equal(const struct file_identity *a, const struct fil
 	if (a->error || b->error)
 		return a->error == b->error;
 	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
 /* Errors that say nothing about the file, so are not worth remembering. */
@@ -736,8 +739,7 @@ static int try_debug_file(struct binary *b, const char *path, const struct elf_f
 }
 
 /* Reads .gnu_debuglink: a plain file name, padding to 4, then a CRC-32. */
-static int read_debuglink(struct elf_file *f, char *ret_name, size_t name_size,
-			  uint32_t *ret_crc)
+static int read_debuglink(struct elf_file *f, char *ret_name, size_t name_size, uint32_t *ret_crc)
 {
 	GElf_Shdr shdr;
 	Elf_Scn *scn;
@@ -1177,9 +1179,8 @@ static int kernel_raw_compare(const void *a, const void *b)
  * Parses one kallsyms line: "address type name[\t[module]]". Returns 1 for a
  * text symbol, 0 for a line to skip.
  */
-static int parse_kallsyms_line(char *line, uint64_t *ret_address, char *ret_type,
-			       char **ret_name, size_t *ret_name_len, char **ret_module,
-			       size_t *ret_module_len)
+static int parse_kallsyms_line(char *line, uint64_t *ret_address, char *ret_type, char **ret_name,
+			       size_t *ret_name_len, char **ret_module, size_t *ret_module_len)
 {
 	char *p = line, *name, *module = NULL, *end;
 	size_t digits = 0, module_len = 0;

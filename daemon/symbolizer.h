@@ -19,15 +19,15 @@
 struct symbolizer;
 
 struct symbolizer_options {
-	const char *debug_root;    /* NULL: "/usr/lib/debug" */
+	const char *debug_root; /* NULL: "/usr/lib/debug" */
 	const char *kallsyms_path; /* NULL: "/proc/kallsyms" */
-	size_t max_binaries;       /* 0: a default; cached binaries before eviction */
+	size_t max_binaries; /* 0: a default; cached binaries before eviction */
 };
 
 struct symbol {
-	const char *name;   /* function name */
+	const char *name; /* function name */
 	const char *module; /* kernel module name, NULL for vmlinux and user code */
-	uint64_t offset;    /* from the start of the function */
+	uint64_t offset; /* from the start of the function */
 };
 
 /* Returns a symbolizer, or NULL with errno set. opts may be NULL. */

@@ -40,10 +40,10 @@
 #define CPROF_CONTENT_TYPE_PPROF "application/octet-stream"
 
 /* Summary of a returned profile, as decimal integers. */
-#define CPROF_HEADER_SAMPLES "X-Cprof-Samples"         /* samples captured */
-#define CPROF_HEADER_LOST "X-Cprof-Lost"               /* samples lost (all causes) */
+#define CPROF_HEADER_SAMPLES "X-Cprof-Samples" /* samples captured */
+#define CPROF_HEADER_LOST "X-Cprof-Lost" /* samples lost (all causes) */
 #define CPROF_HEADER_DURATION_NS "X-Cprof-Duration-Ns" /* session wall time */
-#define CPROF_HEADER_STACKS "X-Cprof-Stacks"           /* distinct stacks */
+#define CPROF_HEADER_STACKS "X-Cprof-Stacks" /* distinct stacks */
 
 /* JSON field names of a session object. */
 #define CPROF_JSON_PID "pid"
@@ -52,11 +52,11 @@
 #define CPROF_JSON_STATE "state" /* "running" or "exited" (target gone) */
 #define CPROF_JSON_DURATION_NS "duration_ns"
 #define CPROF_JSON_SAMPLES "samples"
-#define CPROF_JSON_LOST "lost"                       /* sum of the lost_* below */
-#define CPROF_JSON_LOST_RING_FULL "lost_ring_full"   /* dropped in the kernel */
+#define CPROF_JSON_LOST "lost" /* sum of the lost_* below */
+#define CPROF_JSON_LOST_RING_FULL "lost_ring_full" /* dropped in the kernel */
 #define CPROF_JSON_LOST_STACK_TABLE_FULL "lost_stack_table_full" /* dropped in the daemon */
-#define CPROF_JSON_STACK_ERRORS "stack_errors"       /* captured, stack unreadable */
-#define CPROF_JSON_FIRED "fired"                     /* the BPF program's own count */
-#define CPROF_JSON_STACKS "stacks"                   /* distinct stacks */
+#define CPROF_JSON_STACK_ERRORS "stack_errors" /* captured, stack unreadable */
+#define CPROF_JSON_FIRED "fired" /* the BPF program's own count */
+#define CPROF_JSON_STACKS "stacks" /* distinct stacks */
 
 #endif /* CPROF_PROTOCOL_H */

@@ -31,13 +31,13 @@ enum cprof_record_type {
 
 /* Every record starts with this header, so new record types can follow. */
 struct cprof_record_header {
-	__u16 type;    /* enum cprof_record_type */
+	__u16 type; /* enum cprof_record_type */
 	__u16 version; /* CPROF_RECORD_VERSION */
-	__u32 size;    /* bytes of the whole record, header included */
+	__u32 size; /* bytes of the whole record, header included */
 };
 
 /* Flags of a sample record. */
-#define CPROF_SAMPLE_USER_STACK_ERROR (1u << 0)   /* the user stack could not be read */
+#define CPROF_SAMPLE_USER_STACK_ERROR (1u << 0) /* the user stack could not be read */
 #define CPROF_SAMPLE_KERNEL_STACK_ERROR (1u << 1) /* the kernel stack could not be read */
 
 /*
@@ -48,15 +48,15 @@ struct cprof_record_header {
  */
 struct cprof_sample_record {
 	struct cprof_record_header header;
-	__u32 session_slot;  /* < CPROF_MAX_SESSIONS */
-	__u32 tgid;          /* process id */
-	__u32 tid;           /* thread id */
+	__u32 session_slot; /* < CPROF_MAX_SESSIONS */
+	__u32 tgid; /* process id */
+	__u32 tid; /* thread id */
 	__u32 cpu;
-	__u64 time_ns;       /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 time_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	char comm[CPROF_COMM_LEN]; /* thread name, NUL-padded */
-	__u16 kernel_depth;  /* kernel frames in ips[] */
-	__u16 user_depth;    /* user frames in ips[], after the kernel ones */
-	__u32 flags;         /* CPROF_SAMPLE_* */
+	__u16 kernel_depth; /* kernel frames in ips[] */
+	__u16 user_depth; /* user frames in ips[], after the kernel ones */
+	__u32 flags; /* CPROF_SAMPLE_* */
 	__u64 ips[];
 };
 
@@ -76,8 +76,8 @@ _Static_assert(sizeof(struct cprof_target) == 8, "target layout");
  * fired = logged + lost_ring_full, where logged records reach the daemon.
  */
 struct cprof_session_counters {
-	__u64 fired;             /* the program ran for a thread of this session */
-	__u64 lost_ring_full;    /* no room in the ring buffer: record dropped */
+	__u64 fired; /* the program ran for a thread of this session */
+	__u64 lost_ring_full; /* no room in the ring buffer: record dropped */
 	__u64 user_stack_errors; /* user stack unreadable (record still logged) */
 	__u64 kernel_stack_errors; /* kernel stack unreadable (record still logged) */
 };

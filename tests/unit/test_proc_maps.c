@@ -149,10 +149,10 @@ static void test_parse_rejects_malformed(void)
 		"1000-2000 r--p 00000000 00:00 18446744073709551616\n", /* inode overflow */
 		"10000000000000000-20000000000000000 r--p 0 00:00 0\n", /* address overflow */
 		"1000-2000 r--p 00000000 00:00 0\n\n3000-4000 r--p 0 00:00 0\n", /* blank line */
-		"\n",							/* blank line */
-		"1000-3000 r--p 00000000 00:00 0\n2000-4000 r--p 0 00:00 0\n", /* overlap */
-		"3000-4000 r--p 00000000 00:00 0\n1000-2000 r--p 0 00:00 0\n", /* out of order */
-		"1000-2000 r--p 00000000 00:00 0\n1000-2000 r--p 0 00:00 0\n", /* duplicate */
+		"\n",								 /* blank line */
+		"1000-3000 r--p 00000000 00:00 0\n2000-4000 r--p 0 00:00 0\n",	 /* overlap */
+		"3000-4000 r--p 00000000 00:00 0\n1000-2000 r--p 0 00:00 0\n",	 /* out of order */
+		"1000-2000 r--p 00000000 00:00 0\n1000-2000 r--p 0 00:00 0\n",	 /* duplicate */
 		"garbage\n",
 	};
 	/* A NUL inside a path: strings would silently cut it. */

@@ -19,8 +19,7 @@ static bool stack_is(const struct stack_table *t, uint32_t id, uint32_t tgid, co
 	const struct stack *s = stack_table__get(t, id);
 	size_t n = (size_t)kernel_depth + user_depth;
 
-	if (!s || s->tgid != tgid || s->kernel_depth != kernel_depth ||
-	    s->user_depth != user_depth)
+	if (!s || s->tgid != tgid || s->kernel_depth != kernel_depth || s->user_depth != user_depth)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (s->ips[i] != ips[i])
@@ -74,7 +73,8 @@ static void test_same_stack_same_id(void)
 
 static void test_any_difference_new_id(void)
 {
-	const uint64_t base[] = { 0xffffffff81000010ull, 0xffffffff81000020ull, 0x401000, 0x401100 };
+	const uint64_t base[] = { 0xffffffff81000010ull, 0xffffffff81000020ull, 0x401000,
+				  0x401100 };
 	const uint64_t first_differs[] = { 0xffffffff81000011ull, 0xffffffff81000020ull, 0x401000,
 					   0x401100 };
 	const uint64_t last_differs[] = { 0xffffffff81000010ull, 0xffffffff81000020ull, 0x401000,
@@ -86,16 +86,13 @@ static void test_any_difference_new_id(void)
 		const uint64_t *ips;
 		uint16_t kernel_depth, user_depth;
 	} cases[] = {
-		{ 100, base, 2, 2 },
-		{ 101, base, 2, 2 },          /* another process */
+		{ 100, base, 2, 2 },	      { 101, base, 2, 2 }, /* another process */
 		{ 100, first_differs, 2, 2 }, /* the leaf address */
-		{ 100, last_differs, 2, 2 },  /* the root address */
-		{ 100, swapped, 2, 2 },       /* the same addresses in another order */
-		{ 100, base, 1, 3 },          /* the same addresses split otherwise */
-		{ 100, base, 3, 1 },
-		{ 100, base, 4, 0 },
-		{ 100, base, 0, 4 },
-		{ 100, base, 2, 1 },          /* a prefix */
+		{ 100, last_differs, 2, 2 }, /* the root address */
+		{ 100, swapped, 2, 2 }, /* the same addresses in another order */
+		{ 100, base, 1, 3 }, /* the same addresses split otherwise */
+		{ 100, base, 3, 1 },	      { 100, base, 4, 0 },
+		{ 100, base, 0, 4 },	      { 100, base, 2, 1 }, /* a prefix */
 		{ 100, base, 0, 0 },
 	};
 	size_t n = sizeof(cases) / sizeof(cases[0]);
@@ -105,9 +102,8 @@ static void test_any_difference_new_id(void)
 	if (!ASSERT_NOT_NULL(t))
 		return;
 	for (size_t i = 0; i < n; i++)
-		ASSERT_OK(stack_table__intern(t, cases[i].tgid, cases[i].ips,
-					      cases[i].kernel_depth, cases[i].user_depth,
-					      &ids[i]));
+		ASSERT_OK(stack_table__intern(t, cases[i].tgid, cases[i].ips, cases[i].kernel_depth,
+					      cases[i].user_depth, &ids[i]));
 	ASSERT_EQ(stack_table__count(t), n);
 	for (size_t i = 0; i < n; i++) {
 		uint32_t again = UINT32_MAX;
@@ -116,13 +112,115 @@ static void test_any_difference_new_id(void)
 			if (!ASSERT_NE(ids[i], ids[j]))
 				printf("#   cases %zu and %zu share id %u\n", i, j, ids[i]);
 		/* Each still finds its own entry, and holds what it was given. */
-		ASSERT_OK(stack_table__intern(t, cases[i].tgid, cases[i].ips,
-					      cases[i].kernel_depth, cases[i].user_depth, &again));
+		ASSERT_OK(stack_table__intern(t, cases[i].tgid, cases[i].ips, cases[i].kernel_depth,
+					      cases[i].user_depth, &again));
 		ASSERT_EQ(again, ids[i]);
-		ASSERT_TRUE(stack_is(t, ids[i], cases[i].tgid, cases[i].ips,
-				     cases[i].kernel_depth, cases[i].user_depth));
+		ASSERT_TRUE(stack_is(t, ids[i], cases[i].tgid, cases[i].ips, cases[i].kernel_depth,
+				     cases[i].user_depth));
 	}
 	ASSERT_EQ(stack_table__count(t), n);
+	stack_table__free(t);
+}
+
+/*
+ * White box: a copy of hash_stack() in stack_table.c, used only to build
+ * stacks whose hashes collide, so that the full comparison behind the hash
+ * is tested. If the table's hash changes, change this copy with it (the
+ * test then still passes, but no longer collides).
+ */
+static uint64_t hash_seed(uint32_t tgid, uint16_t kernel_depth, uint16_t user_depth)
+{
+	return (((uint64_t)tgid << 32) ^ ((uint64_t)kernel_depth << 16) ^ user_depth) *
+	       0x9e3779b97f4a7c15ull;
+}
+
+static uint64_t hash_step(uint64_t h, uint64_t ip)
+{
+	h ^= ip;
+	h *= 0xff51afd7ed558ccdull;
+	return h ^ (h >> 32);
+}
+
+/* The state after the first n addresses are mixed in. */
+static uint64_t hash_state(uint32_t tgid, const uint64_t *ips, uint16_t kernel_depth,
+			   uint16_t user_depth, size_t n)
+{
+	uint64_t h = hash_seed(tgid, kernel_depth, user_depth);
+
+	for (size_t i = 0; i < n; i++)
+		h = hash_step(h, ips[i]);
+	return h;
+}
+
+static uint64_t hash_of(uint32_t tgid, const uint64_t *ips, uint16_t kernel_depth,
+			uint16_t user_depth)
+{
+	uint64_t h =
+		hash_state(tgid, ips, kernel_depth, user_depth, (size_t)kernel_depth + user_depth);
+
+	return h ^ (h >> 29);
+}
+
+/*
+ * Stacks with equal hashes are still told apart: by each address, by the
+ * tgid, and by the kernel/user split.
+ */
+static void test_hash_collisions(void)
+{
+	struct stack_table *t = stack_table__new(BIG_TABLE_BYTES);
+	uint64_t a[3] = { 0x401000, 0x402000, 0x403000 }, b[3];
+	uint64_t one[1] = { 0x401000 }, other_process[1], other_split[1];
+	uint32_t id_a, id_b, id;
+
+	if (!ASSERT_NOT_NULL(t))
+		return;
+
+	/* Same process and depths; the second address differs, the third makes up for it. */
+	b[0] = a[0];
+	b[1] = a[1] ^ 0x10;
+	b[2] = a[2] ^ hash_state(9, a, 0, 3, 2) ^ hash_state(9, b, 0, 3, 2);
+	ASSERT_TRUE(hash_of(9, a, 0, 3) == hash_of(9, b, 0, 3));
+	ASSERT_OK(stack_table__intern(t, 9, a, 0, 3, &id_a));
+	ASSERT_OK(stack_table__intern(t, 9, b, 0, 3, &id_b));
+	ASSERT_NE(id_a, id_b);
+	ASSERT_TRUE(stack_is(t, id_a, 9, a, 0, 3));
+	ASSERT_TRUE(stack_is(t, id_b, 9, b, 0, 3));
+
+	/* The same, differing in the first address. */
+	b[0] = a[0] ^ 0x20;
+	b[1] = a[1] ^ hash_state(9, a, 0, 3, 1) ^ hash_state(9, b, 0, 3, 1);
+	b[2] = a[2];
+	ASSERT_TRUE(hash_of(9, a, 0, 3) == hash_of(9, b, 0, 3));
+	ASSERT_OK(stack_table__intern(t, 9, b, 0, 3, &id));
+	ASSERT_NE(id, id_a);
+	ASSERT_NE(id, id_b);
+	ASSERT_TRUE(stack_is(t, id, 9, b, 0, 3));
+
+	/* Another process, its one address chosen to collide. */
+	other_process[0] = one[0] ^ hash_seed(1, 0, 1) ^ hash_seed(2, 0, 1);
+	ASSERT_TRUE(hash_of(1, one, 0, 1) == hash_of(2, other_process, 0, 1));
+	ASSERT_OK(stack_table__intern(t, 1, one, 0, 1, &id_a));
+	ASSERT_OK(stack_table__intern(t, 2, other_process, 0, 1, &id_b));
+	ASSERT_NE(id_a, id_b);
+	ASSERT_TRUE(stack_is(t, id_b, 2, other_process, 0, 1));
+
+	/* The same process and address count, split otherwise. */
+	other_split[0] = one[0] ^ hash_seed(1, 0, 1) ^ hash_seed(1, 1, 0);
+	ASSERT_TRUE(hash_of(1, one, 0, 1) == hash_of(1, other_split, 1, 0));
+	ASSERT_OK(stack_table__intern(t, 1, other_split, 1, 0, &id));
+	ASSERT_NE(id, id_a);
+	ASSERT_NE(id, id_b);
+	ASSERT_TRUE(stack_is(t, id, 1, other_split, 1, 0));
+
+	ASSERT_EQ(stack_table__count(t), 6);
+	/* Dropping one of a colliding pair unlinks it alone. */
+	stack_table__unref(t, id_a);
+	ASSERT_TRUE(stack_table__get(t, id_a) == NULL);
+	ASSERT_OK(stack_table__intern(t, 2, other_process, 0, 1, &id));
+	ASSERT_EQ(id, id_b);
+	ASSERT_OK(stack_table__intern(t, 1, other_split, 1, 0, &id));
+	ASSERT_TRUE(stack_is(t, id, 1, other_split, 1, 0));
+	ASSERT_EQ(stack_table__count(t), 5);
 	stack_table__free(t);
 }
 
@@ -364,8 +462,8 @@ static void test_many_stacks(void)
 		goto out;
 	for (uint32_t i = 0; i < N; i++) {
 		make_stack(i, &tgid, ips, &kernel_depth, &user_depth);
-		if (!ASSERT_OK(stack_table__intern(t, tgid, ips, kernel_depth, user_depth,
-						   &ids[i])))
+		if (!ASSERT_OK(
+			    stack_table__intern(t, tgid, ips, kernel_depth, user_depth, &ids[i])))
 			goto out;
 		n_bytes += sizeof(struct stack) + (kernel_depth + user_depth) * sizeof(uint64_t);
 	}
@@ -473,6 +571,7 @@ int main(void)
 	RUN_TEST(test_new_and_free);
 	RUN_TEST(test_same_stack_same_id);
 	RUN_TEST(test_any_difference_new_id);
+	RUN_TEST(test_hash_collisions);
 	RUN_TEST(test_refcount_and_id_reuse);
 	RUN_TEST(test_memory_accounting);
 	RUN_TEST(test_bound);

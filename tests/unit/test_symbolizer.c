@@ -81,11 +81,11 @@ static struct {
 	char dir[PATH_MAX];
 	char empty_root[PATH_MAX]; /* a debug root with nothing in it */
 	char debug_root[PATH_MAX];
-	char prog[PATH_MAX];      /* PIE, -g, with .symtab */
-	char exec[PATH_MAX];      /* not PIE: ET_EXEC, addresses far from file offsets */
-	char lib[PATH_MAX];       /* shared library stripped to .dynsym */
+	char prog[PATH_MAX]; /* PIE, -g, with .symtab */
+	char exec[PATH_MAX]; /* not PIE: ET_EXEC, addresses far from file offsets */
+	char lib[PATH_MAX];  /* shared library stripped to .dynsym */
 	char lib_full[PATH_MAX];
-	char bid[PATH_MAX];       /* stripped, debug file under debug_root/.build-id */
+	char bid[PATH_MAX]; /* stripped, debug file under debug_root/.build-id */
 	char bid_full[PATH_MAX];
 	char link_full[PATH_MAX]; /* built without a build ID, for .gnu_debuglink */
 	char link_same_dir[PATH_MAX];
@@ -352,10 +352,10 @@ static void build_fixture(void)
 	fx.ready = true;
 }
 
-#define NEED_FIXTURE()                                                                            \
-	do {                                                                                      \
-		if (!fx.ready)                                                                    \
-			TEST_SKIP("test binaries could not be built: %.200s", fx.why);            \
+#define NEED_FIXTURE()                                                                 \
+	do {                                                                           \
+		if (!fx.ready)                                                         \
+			TEST_SKIP("test binaries could not be built: %.200s", fx.why); \
 	} while (0)
 
 static struct symbolizer *new_symbolizer(const char *debug_root, size_t max_binaries)
@@ -433,8 +433,8 @@ static void test_pie_with_symtab(void)
 	check_binary(s, fx.prog, fx.prog, false, "main");
 
 	/* A symbol without a size stands until the next one. */
-	if (ASSERT_TRUE(expected_offset(fx.prog, fx.prog, false, "cprof_asm_nosize", &offset,
-					&size))) {
+	if (ASSERT_TRUE(
+		    expected_offset(fx.prog, fx.prog, false, "cprof_asm_nosize", &offset, &size))) {
 		ASSERT_EQ(size, 0);
 		if (ASSERT_OK(symbolizer__lookup_user(s, fx.prog, offset + 3, &sym))) {
 			ASSERT_STREQ(sym.name, "cprof_asm_nosize");
@@ -495,8 +495,8 @@ static void test_stripped_library_dynsym(void)
 	check_binary(s, fx.lib, fx.lib, true, "cprof_beta");
 	check_binary(s, fx.lib, fx.lib, true, "cprof_lib_entry");
 	/* Only in the unstripped one: .dynsym has no locals. */
-	ASSERT_FALSE(nm_symbol(fx.lib, true, "cprof_local_gamma", &(uint64_t){ 0 },
-			       &(uint64_t){ 0 }));
+	ASSERT_FALSE(
+		nm_symbol(fx.lib, true, "cprof_local_gamma", &(uint64_t){ 0 }, &(uint64_t){ 0 }));
 	ASSERT_TRUE(nm_symbol(fx.lib_full, false, "cprof_local_gamma", &(uint64_t){ 0 },
 			      &(uint64_t){ 0 }));
 	symbolizer__free(s);
@@ -513,8 +513,7 @@ static void test_build_id_debug_file(void)
 	s = new_symbolizer(fx.empty_root, 0);
 	if (!ASSERT_NOT_NULL(s))
 		return;
-	if (ASSERT_TRUE(expected_offset(fx.bid, fx.bid_full, false, "cprof_alpha", &offset,
-					&size)))
+	if (ASSERT_TRUE(expected_offset(fx.bid, fx.bid_full, false, "cprof_alpha", &offset, &size)))
 		ASSERT_EQ(symbolizer__lookup_user(s, fx.bid, offset, &sym), -ENOENT);
 	symbolizer__free(s);
 
@@ -781,20 +780,19 @@ static bool write_file(const char *path, const char *text)
 
 static void test_kernel_fake_kallsyms(void)
 {
-	static const char kallsyms[] =
-		"0000000000000000 A fixed_percpu_data\n"
-		"ffffffff81000000 T _stext\n"
-		"ffffffff81000000 T _text\n"
-		"ffffffff81000100 t local_helper\n"
-		"ffffffff81000200 T schedule\n"
-		"ffffffff81000300 W weak_thing\n"
-		"ffffffff81001000 D some_data\n"
-		"this line is garbage\n"
-		"ffffffff81002000 T last_in_vmlinux\n"
-		"ffffffffc0001000 t mod_a_first\t[mod_a]\n"
-		"ffffffffc0001100 T mod_a_second\t[mod_a]\n"
-		"ffffffffc0001080 d mod_a_data\t[mod_a]\n"
-		"ffffffffc0003000 t mod_b_only\t[mod_b]\n";
+	static const char kallsyms[] = "0000000000000000 A fixed_percpu_data\n"
+				       "ffffffff81000000 T _stext\n"
+				       "ffffffff81000000 T _text\n"
+				       "ffffffff81000100 t local_helper\n"
+				       "ffffffff81000200 T schedule\n"
+				       "ffffffff81000300 W weak_thing\n"
+				       "ffffffff81001000 D some_data\n"
+				       "this line is garbage\n"
+				       "ffffffff81002000 T last_in_vmlinux\n"
+				       "ffffffffc0001000 t mod_a_first\t[mod_a]\n"
+				       "ffffffffc0001100 T mod_a_second\t[mod_a]\n"
+				       "ffffffffc0001080 d mod_a_data\t[mod_a]\n"
+				       "ffffffffc0003000 t mod_b_only\t[mod_b]\n";
 	struct symbolizer_options opts = {};
 	char path[PATH_MAX];
 	struct symbolizer *s;
