@@ -53,7 +53,7 @@ WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps demo check check-unit check-integration tests install clean
+.PHONY: all deps demo check check-asan check-unit check-integration tests install clean
 
 all: $(BUILD)/cprofd $(BUILD)/cprofctl
 
@@ -119,9 +119,15 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all $(WORKLOAD_BINS)
 	$(Q)tests/demo.sh $(BUILD)
 
+# Every test runs twice: on the normal build, and on an ASan+UBSan build.
 check: deps
 	$(Q)$(MAKE) --no-print-directory tests
-	$(Q)tests/run.sh $(BUILD)
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 tests
+	$(Q)tests/run.sh $(BUILD) build-asan
+
+check-asan: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 tests
+	$(Q)tests/run.sh build-asan
 
 check-unit: tests
 	$(Q)tests/run.sh --unit $(BUILD)

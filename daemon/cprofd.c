@@ -178,6 +178,9 @@ int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz)
 		goto err_detach;
 	d->sessions[slot] = s;
 	d->n_sessions++;
+	/* Read the maps now: a process may exit before its first sample is drained. */
+	if (process_table__acquire(d->processes, pid) == 0)
+		s->process_acquired = true;
 	return 0;
 
 err_detach:

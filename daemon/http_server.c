@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,9 @@
 #define CONNECTION_TIMEOUT_S 30
 #define CONNECTION_MEMORY_BYTES (64 * 1024)
 #define MAX_REQUEST_BODY_BYTES 4096
+/* At shutdown, replies still going out get at most 20 x 100 ms. */
+#define SHUTDOWN_FLUSH_STEPS 20
+#define SHUTDOWN_FLUSH_STEP_MS 100
 
 /* What we keep per request between libmicrohttpd's calls. */
 struct request_state {
@@ -287,12 +291,31 @@ err:
 	return NULL;
 }
 
-void http_server__finish_deferred(struct http_server *s)
+/*
+ * At shutdown: ends the timed profiles still waiting and gives their
+ * replies a bounded time to go out before libmicrohttpd closes everything.
+ */
+static void flush_deferred(struct http_server *s)
 {
-	while (s && s->deferred)
+	const union MHD_DaemonInfo *info;
+	struct pollfd pfd = { .events = POLLIN };
+	bool any = s->deferred != NULL;
+
+	while (s->deferred)
 		finish_deferred(s->deferred);
-	if (s)
-		run_mhd(s);
+	if (!any)
+		return;
+	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info)
+		return;
+	pfd.fd = info->epoll_fd;
+	for (int i = 0; i < SHUTDOWN_FLUSH_STEPS; i++) {
+		MHD_run(s->mhd);
+		info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (!info || !info->num_connections)
+			return;
+		poll(&pfd, 1, SHUTDOWN_FLUSH_STEP_MS);
+	}
 }
 
 void http_server__free(struct http_server *s)
@@ -300,8 +323,8 @@ void http_server__free(struct http_server *s)
 	if (!s)
 		return;
 	/* libmicrohttpd cannot stop with suspended connections. */
-	while (s->deferred)
-		finish_deferred(s->deferred);
+	if (s->mhd)
+		flush_deferred(s);
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
 	sd_event_source_disable_unref(s->io);

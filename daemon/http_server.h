@@ -19,9 +19,6 @@ struct http_server;
  */
 struct http_server *http_server__new(sd_event *loop, int listen_fd, struct cprofd *cprofd);
 
-/* Ends every timed profile now and sends what it has (at shutdown). */
-void http_server__finish_deferred(struct http_server *s);
-
 /* Stops serving; timed profiles still waiting are ended and sent first. */
 void http_server__free(struct http_server *s);
 

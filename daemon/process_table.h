@@ -2,7 +2,7 @@
 /*
  * Process table, shared by every session: what cprofd knows of each sampled
  * process, chiefly its memory maps, so addresses can be tied to binaries
- * after the process is gone. Maps are read at the first sample and again
+ * after the process is gone. Maps are read when a session starts and again
  * (at most once a second) when an address falls outside every known
  * mapping; older snapshots are kept so stacks taken before a dlclose()
  * still resolve. Entries are reference counted by the sessions using them.

@@ -6,7 +6,9 @@
 # "ok - name", "not ok - name" or "skip - name: why" lines and its own
 # "N passed, N failed" line last.
 #
-# Usage: tests/run.sh [--unit|--integration] BUILD_DIR
+# Usage: tests/run.sh [--unit|--integration] BUILD_DIR...
+# With several build directories (say a normal and a sanitizer build),
+# every test runs once per build.
 set -u
 
 mode=all
@@ -14,8 +16,11 @@ case "${1:-}" in
 --unit) mode=unit; shift ;;
 --integration) mode=integration; shift ;;
 esac
-build=${1:-build}
+[ $# -gt 0 ] || set -- build
 here=$(cd "$(dirname "$0")" && pwd)
+# Sanitizer reports fail the test: a leak or error makes the program exit non-zero.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 passed=0 failed=0 skipped=0
 run_one() {
@@ -42,18 +47,20 @@ run_one() {
 	fi
 }
 
-if [ "$mode" != integration ]; then
-	for t in "$build"/tests/test_*; do
-		[ -x "$t" ] || continue
-		run_one "$(basename "$t")" "$t"
-	done
-fi
-if [ "$mode" != unit ]; then
-	for t in "$here"/integration/test_*.sh; do
-		[ -x "$t" ] || continue
-		run_one "$(basename "$t")" "$t" "$build"
-	done
-fi
+for build in "$@"; do
+	if [ "$mode" != integration ]; then
+		for t in "$build"/tests/test_*; do
+			[ -x "$t" ] || continue
+			run_one "$build: $(basename "$t")" "$t"
+		done
+	fi
+	if [ "$mode" != unit ]; then
+		for t in "$here"/integration/test_*.sh; do
+			[ -x "$t" ] || continue
+			run_one "$build: $(basename "$t")" "$t" "$build"
+		done
+	fi
+done
 
 if [ "$skipped" != 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"

@@ -129,11 +129,18 @@ check "exited process still gives a symbolized profile" \
 	$PROFILES chain --pprof "$TMP/short.pb.gz" --chain main,run_for,short_hot --min-fraction 0.9
 
 # --- SIGTERM ends sessions and leaves nothing attached ----------------------
-"$CPROFCTL" start "$hot_pid" >/dev/null
-check "program loaded while running" test "$(cprof_progs_loaded)" -ge 1
+"$CPROFCTL" profile "$hot_pid" --seconds 60 -o "$TMP/term.pb.gz" >"$TMP/term.txt" 2>&1 &
+profile_pid=$!
+sleep 1
+prog_id=$(daemon_prog_id)
+check "program $prog_id loaded while running" prog_loaded "$prog_id"
 stop_daemon
 check "cprofd exits 0 on SIGTERM" test $? = 0
-check "no cprofd BPF program left after SIGTERM" test "$(cprof_progs_loaded)" = 0
+wait "$profile_pid"
+check "a timed profile still waiting gets what was collected" \
+	grep -q hot_a <(pprof_top "$TMP/term.pb.gz")
+diag "$(cat "$TMP/term.txt")"
+check "program $prog_id unloaded after SIGTERM" bash -c "! bpftool prog show id $prog_id 2>/dev/null"
 check "socket removed" test ! -e "$SOCK"
 
 finish

@@ -97,7 +97,13 @@ pprof_top() {
 	PPROF_TMPDIR=$TMP go tool pprof -top -symbolize=none "$1" 2>&1
 }
 
-# BPF programs named like ours that are loaded now.
-cprof_progs_loaded() {
-	bpftool prog show 2>/dev/null | grep -c 'name cprof_sample' || true
+# daemon_prog_id: the id of the running daemon's BPF program.
+daemon_prog_id() {
+	"$CPROFCTL" status --json >"$TMP/prog.json" &&
+		json_field "$TMP/prog.json" "j['daemon']['bpf_prog_id']"
+}
+
+# prog_loaded ID: whether a BPF program with that id is loaded.
+prog_loaded() {
+	bpftool prog show id "$1" >/dev/null 2>&1
 }
