@@ -15,6 +15,7 @@
 #include "json_writer.h"
 #include "process_table.h"
 #include "profile.h"
+#include "record.h"
 #include "session.h"
 #include "stack_table.h"
 #include "symbolizer.h"
@@ -106,25 +107,9 @@ bool cprofd__has_session(const struct cprofd *d, pid_t pid)
 	return find_session(d, pid) != NULL;
 }
 
-/* A record must be exactly what its header and depths say. */
-static const struct cprof_sample_record *check_sample(const void *data, size_t size)
-{
-	const struct cprof_sample_record *r = data;
-
-	if (size < sizeof(*r) || r->header.type != CPROF_RECORD_SAMPLE ||
-	    r->header.version != CPROF_RECORD_VERSION || r->header.size != size)
-		return NULL;
-	if (r->kernel_depth > CPROF_MAX_KERNEL_FRAMES || r->user_depth > CPROF_MAX_USER_FRAMES ||
-	    size != sizeof(*r) + ((size_t)r->kernel_depth + r->user_depth) * sizeof(__u64))
-		return NULL;
-	if (r->session_slot >= CPROF_MAX_SESSIONS)
-		return NULL;
-	return r;
-}
-
 static void on_record(void *ctx, const void *data, size_t size)
 {
-	const struct cprof_sample_record *r = check_sample(data, size);
+	const struct cprof_sample_record *r = record__decode_sample(data, size);
 	struct cprofd *d = ctx;
 	struct session *s;
 
