@@ -121,11 +121,18 @@ static bool read_session_params(struct cprofd *d, const struct api_request *req,
 	return true;
 }
 
-/* Starts a session; on failure fills *resp with the error. */
-static bool start(struct cprofd *d, pid_t pid, unsigned int hz, struct api_response *resp)
+/* Starts a session for the peer; on failure fills *resp with the error. */
+static bool start(struct cprofd *d, const struct api_request *req, pid_t pid, unsigned int hz,
+		  struct api_response *resp)
 {
-	int err = cprofd__start_session(d, pid, hz);
+	int err = access__may_profile(req->peer, pid, "/proc");
 
+	if (err == -EPERM) {
+		respond_error(resp, 403, "process %d is not yours to profile", pid);
+		return false;
+	}
+	if (!err)
+		err = cprofd__start_session(d, pid, hz, req->peer->uid);
 	switch (err) {
 	case 0:
 		return true;
@@ -163,7 +170,7 @@ static void handle_start(struct cprofd *d, const struct api_request *req, struct
 	unsigned int hz;
 	pid_t pid;
 
-	if (!read_session_params(d, req, resp, &pid, &hz) || !start(d, pid, hz, resp))
+	if (!read_session_params(d, req, resp, &pid, &hz) || !start(d, req, pid, hz, resp))
 		return;
 	json_writer__init(&w);
 	cprofd__write_session(d, pid, &w);
@@ -196,23 +203,34 @@ static void respond_profile(struct cprofd *d, pid_t pid, struct api_response *re
 	resp->summary = summary;
 }
 
-static void handle_stop(struct cprofd *d, const char *pid_text, struct api_response *resp)
+static void handle_stop(struct cprofd *d, const struct api_request *req, const char *pid_text,
+			struct api_response *resp)
 {
+	uid_t owner;
 	pid_t pid;
 
 	if (parse_pid(pid_text, &pid)) {
 		respond_error(resp, 400, "bad pid in path: not a positive integer");
 		return;
 	}
+	/* Someone else's session is as good as none: say nothing of it. */
+	if (cprofd__session_owner(d, pid, &owner) ||
+	    (!access__is_root(req->peer) && (!req->peer || req->peer->uid != owner))) {
+		respond_error(resp, 404, "no session for process %d", pid);
+		return;
+	}
 	respond_profile(d, pid, resp);
 }
 
-static void handle_status(struct cprofd *d, bool daemon, struct api_response *resp)
+static void handle_status(struct cprofd *d, const struct api_request *req, bool daemon,
+			  struct api_response *resp)
 {
+	/* Unknown peers see the daemon's counts but no session. */
+	uid_t viewer = req->peer ? req->peer->uid : (uid_t)-1;
 	struct json_writer w;
 
 	json_writer__init(&w);
-	cprofd__write_status(d, &w, daemon);
+	cprofd__write_status(d, &w, daemon, viewer);
 	respond_json(resp, 200, &w);
 }
 
@@ -233,7 +251,7 @@ static void handle_pprof_profile(struct cprofd *d, const struct api_request *req
 			return;
 		}
 	}
-	if (!read_session_params(d, req, resp, &pid, &hz) || !start(d, pid, hz, resp))
+	if (!read_session_params(d, req, resp, &pid, &hz) || !start(d, req, pid, hz, resp))
 		return;
 	memset(resp, 0, sizeof(*resp));
 	resp->defer_seconds = (unsigned int)seconds;
@@ -254,18 +272,18 @@ void api__handle(struct cprofd *d, const struct api_request *req, struct api_res
 		if (is(method, "POST"))
 			handle_start(d, req, resp);
 		else if (is(method, "GET"))
-			handle_status(d, false, resp);
+			handle_status(d, req, false, resp);
 		else
 			respond_error(resp, 405, "%s: use GET or POST", path);
 	} else if (strncmp(path, CPROF_ROUTE_SESSIONS_PREFIX, prefix_len) == 0) {
 		if (is(method, "DELETE"))
-			handle_stop(d, path + prefix_len, resp);
+			handle_stop(d, req, path + prefix_len, resp);
 		else
 			respond_error(resp, 405, "%s: use DELETE",
 				      CPROF_ROUTE_SESSIONS_PREFIX "PID");
 	} else if (is(path, CPROF_ROUTE_STATUS)) {
 		if (is(method, "GET"))
-			handle_status(d, true, resp);
+			handle_status(d, req, true, resp);
 		else
 			respond_error(resp, 405, "%s: use GET", path);
 	} else if (is(path, CPROF_ROUTE_PPROF_PROFILE)) {

@@ -3,7 +3,8 @@
  * The request handlers of the protocol in cprof_protocol.h, free of any
  * HTTP library: a request is a method, a path and a way to read query
  * parameters; a response is a status, a body and a profile summary. Every
- * input is validated here and every error is a one-line JSON message.
+ * input is validated here, every right checked (access.h), and every error
+ * is a one-line JSON message.
  */
 #ifndef CPROF_API_H
 #define CPROF_API_H
@@ -12,11 +13,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "access.h"
 #include "cprofd.h"
 
 struct api_request {
 	const char *method;
 	const char *path;
+	/* Who asks, from the kernel; NULL (unknown) may only read the daemon's status. */
+	const struct access_peer *peer;
 	/* Returns the query parameter's value, or NULL when absent. */
 	const char *(*get_param)(void *ctx, const char *name);
 	void *ctx;
@@ -40,7 +44,10 @@ struct api_response {
 /* Handles one request; *resp is always filled. */
 void api__handle(struct cprofd *d, const struct api_request *req, struct api_response *resp);
 
-/* Ends a timed profile started by api__handle() and fills *resp with it. */
+/*
+ * Ends a timed profile started by api__handle() (whose rights were checked
+ * then) and fills *resp with it.
+ */
 void api__finish_profile(struct cprofd *d, pid_t pid, struct api_response *resp);
 
 void api_response__release(struct api_response *resp);

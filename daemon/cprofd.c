@@ -128,7 +128,17 @@ static void on_record(void *ctx, const void *data, size_t size)
 	d->total_samples++;
 }
 
-int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz)
+int cprofd__session_owner(const struct cprofd *d, pid_t pid, uid_t *ret_owner)
+{
+	const struct session *s = find_session(d, pid);
+
+	if (!s)
+		return -ENOENT;
+	*ret_owner = s->owner;
+	return 0;
+}
+
+int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, uid_t owner)
 {
 	struct session *s;
 	int slot, err;
@@ -152,6 +162,7 @@ int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz)
 	s = session__new(pid, slot, hz);
 	if (!s)
 		return -ENOMEM;
+	s->owner = owner;
 	err = bpf_sampler__reset_counters(d->sampler, slot);
 	if (err)
 		goto err_free;
@@ -295,7 +306,7 @@ static uint64_t rss_bytes(void)
 	return (uint64_t)resident * sysconf(_SC_PAGESIZE);
 }
 
-void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon)
+void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon, uid_t viewer)
 {
 	json_writer__object_begin(w);
 	if (daemon) {
@@ -340,7 +351,7 @@ void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon)
 	for (int slot = 0; slot < CPROF_MAX_SESSIONS; slot++) {
 		struct session *s = d->sessions[slot];
 
-		if (!s)
+		if (!s || (viewer != 0 && s->owner != viewer))
 			continue;
 		refresh_counters(d, s);
 		write_session(d, s, w);

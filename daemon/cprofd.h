@@ -43,11 +43,15 @@ void cprofd__free(struct cprofd *d);
 unsigned int cprofd__default_hz(const struct cprofd *d);
 
 /*
- * Starts sampling process pid at hz. Returns 0, or -ESRCH (no such
- * process), -EEXIST (already profiled), -EBUSY (sampling runs at another
- * rate), -ENOSPC (too many sessions), -ENODEV (no sampler), -ERANGE (hz).
+ * Starts sampling process pid at hz for owner (whose right to do so the
+ * caller has checked). Returns 0, or -ESRCH (no such process), -EEXIST
+ * (already profiled), -EBUSY (sampling runs at another rate), -ENOSPC (too
+ * many sessions), -ENODEV (no sampler), -ERANGE (hz).
  */
-int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz);
+int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, uid_t owner);
+
+/* The owner of pid's session. Returns 0 or -ENOENT. */
+int cprofd__session_owner(const struct cprofd *d, pid_t pid, uid_t *ret_owner);
 
 /*
  * Stops the session of pid and builds its profile: *ret_data (malloc'd,
@@ -61,8 +65,11 @@ int cprofd__stop_session(struct cprofd *d, pid_t pid, void **ret_data, size_t *r
 /* Whether pid has a session. */
 bool cprofd__has_session(const struct cprofd *d, pid_t pid);
 
-/* Writes {"sessions":[...]} or, with daemon, {"daemon":{...},"sessions":[...]}. */
-void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon);
+/*
+ * Writes {"sessions":[...]} or, with daemon, {"daemon":{...},"sessions":[...]},
+ * listing every session for root (viewer 0) and only their own for others.
+ */
+void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon, uid_t viewer);
 /* Writes one session object (for the reply to a start). */
 int cprofd__write_session(struct cprofd *d, pid_t pid, struct json_writer *w);
 

@@ -20,6 +20,7 @@
 #include <microhttpd.h>
 #include <systemd/sd-event.h>
 
+#include "access.h"
 #include "api.h"
 #include "cprof_protocol.h"
 #include "log.h"
@@ -37,6 +38,8 @@
 struct request_state {
 	struct http_server *server;
 	struct MHD_Connection *connection;
+	struct access_peer peer;
+	bool peer_known;              /* SO_PEERCRED worked (a Unix socket) */
 	size_t body_bytes;
 	bool deferred; /* suspended until its profile is ready */
 	pid_t deferred_pid;
@@ -158,11 +161,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 	struct api_response resp;
 
 	if (!state) {
+		const union MHD_ConnectionInfo *info;
+
 		state = calloc(1, sizeof(*state));
 		if (!state)
 			return MHD_NO;
 		state->server = s;
 		state->connection = connection;
+		info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+		state->peer_known =
+			info && access__peer_of_socket(info->connect_fd, &state->peer) == 0;
 		*con_cls = state;
 		return MHD_YES;
 	}
@@ -181,6 +189,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 		return MHD_YES;
 	}
 
+	req.peer = state->peer_known ? &state->peer : NULL;
 	api__handle(s->cprofd, &req, &resp);
 	if (resp.defer_seconds) {
 		state->deferred_pid = resp.defer_pid;

@@ -13,6 +13,10 @@
 #include "api.h"
 #include "cprof_protocol.h"
 #include "cprofd.h"
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <sys/stat.h>
+#include <signal.h>
 #include "test.h"
 
 #define MAX_PARAMS 4
@@ -22,6 +26,10 @@ struct params {
 	const char *names[MAX_PARAMS + 1];
 	const char *values[MAX_PARAMS + 1];
 };
+
+/* Who the requests come from; root unless a test says otherwise. */
+static const struct access_peer root_peer = { .uid = 0, .gid = 0 };
+static const struct access_peer *current_peer = &root_peer;
 
 static const char *get_param(void *ctx, const char *name)
 {
@@ -62,6 +70,7 @@ static struct api_response request(struct cprofd *d, const char *method, const c
 	struct api_request req = {
 		.method = method,
 		.path = path,
+		.peer = current_peer,
 		.get_param = get_param,
 		.ctx = &params,
 	};
@@ -139,8 +148,8 @@ static void test_new_without_sampler(void)
 	ASSERT_EQ(cprofd__n_sessions(d), 0);
 	ASSERT_EQ(cprofd__drain(d), 0);
 	ASSERT_FALSE(cprofd__has_session(d, getpid()));
-	ASSERT_EQ(cprofd__start_session(d, getpid(), 99), -ENODEV);
-	ASSERT_EQ(cprofd__start_session(d, getpid(), 0), -ERANGE);
+	ASSERT_EQ(cprofd__start_session(d, getpid(), 99, 0), -ENODEV);
+	ASSERT_EQ(cprofd__start_session(d, getpid(), 0, 0), -ERANGE);
 	ASSERT_EQ(cprofd__n_sessions(d), 0);
 	cprofd__free(d);
 	cprofd__free(NULL);
@@ -455,6 +464,158 @@ static void test_error_is_one_json_line(void)
 	cprofd__free(d);
 }
 
+/* A child that sets its ids (when root) and its dumpable flag, then waits. */
+static pid_t spawn_child(uid_t uid, gid_t gid, bool dumpable)
+{
+	int ready[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(ready))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		if (getuid() == 0 && (setresgid(gid, gid, gid) || setresuid(uid, uid, uid)))
+			_exit(1);
+		/* Changing ids made it non-dumpable: say what the test wants. */
+		prctl(PR_SET_DUMPABLE, dumpable ? 1 : 0);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	if (pid < 0 || read(ready[0], &c, 1) != 1) {
+		close(ready[0]);
+		return -1;
+	}
+	close(ready[0]);
+	return pid;
+}
+
+static void end_child(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static void test_access(void)
+{
+	bool root = getuid() == 0;
+	uid_t uid = root ? 65534 : getuid();
+	gid_t gid = root ? 65534 : getgid();
+	struct access_peer owner = { .uid = uid, .gid = gid };
+	struct access_peer stranger = { .uid = uid + 1, .gid = gid };
+	struct access_peer other_group = { .uid = uid, .gid = gid + 1 };
+	struct cprofd *d = new_daemon();
+	struct api_response resp;
+	char pid_text[16];
+	pid_t child, hidden;
+
+	if (!ASSERT_NOT_NULL(d))
+		return;
+	child = spawn_child(uid, gid, true);
+	hidden = spawn_child(uid, gid, false);
+	if (!ASSERT_TRUE(child > 0 && hidden > 0))
+		goto out;
+
+	/* Unknown peers and strangers are refused before anything happens. */
+	snprintf(pid_text, sizeof(pid_text), "%d", child);
+	current_peer = NULL;
+	resp = request(d, "POST", "/v1/sessions", "pid", pid_text, NULL, NULL);
+	ASSERT_ERROR(&resp, 403, "not yours to profile");
+	api_response__release(&resp);
+	current_peer = &stranger;
+	resp = request(d, "POST", "/v1/sessions", "pid", pid_text, NULL, NULL);
+	ASSERT_ERROR(&resp, 403, "not yours to profile");
+	api_response__release(&resp);
+	current_peer = &other_group;
+	resp = request(d, "GET", "/debug/pprof/profile", "pid", pid_text, "seconds", "1");
+	ASSERT_ERROR(&resp, 403, "not yours to profile");
+	api_response__release(&resp);
+
+	/* The owner gets past the check (then finds no sampler in this test daemon). */
+	current_peer = &owner;
+	resp = request(d, "POST", "/v1/sessions", "pid", pid_text, NULL, NULL);
+	ASSERT_ERROR(&resp, 503, "not available");
+	api_response__release(&resp);
+
+	/* A non-dumpable process is not its owner's to profile either. */
+	snprintf(pid_text, sizeof(pid_text), "%d", hidden);
+	resp = request(d, "POST", "/v1/sessions", "pid", pid_text, NULL, NULL);
+	ASSERT_ERROR(&resp, 403, "not yours to profile");
+	api_response__release(&resp);
+
+	/* Root may profile anything; a gone process is 404 for everyone. */
+	current_peer = &root_peer;
+	resp = request(d, "POST", "/v1/sessions", "pid", pid_text, NULL, NULL);
+	ASSERT_ERROR(&resp, 503, "not available");
+	api_response__release(&resp);
+	end_child(hidden);
+	hidden = 0;
+	current_peer = &owner;
+	resp = request(d, "POST", "/v1/sessions", "pid", pid_text, NULL, NULL);
+	ASSERT_ERROR(&resp, 404, "no process");
+	api_response__release(&resp);
+out:
+	current_peer = &root_peer;
+	if (child > 0)
+		end_child(child);
+	if (hidden > 0)
+		end_child(hidden);
+	cprofd__free(d);
+}
+
+/* The status parser on /proc texts a live system rarely shows: setuid, bad lines. */
+static void test_access_status_lines(void)
+{
+	static const struct {
+		const char *status;
+		int want;
+	} cases[] = {
+		{ "Name:\tx\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\n", 0 },
+		/* setuid root: effective and saved uid differ from the caller's */
+		{ "Name:\tx\nUid:\t1000\t0\t0\t0\nGid:\t100\t100\t100\t100\n", -EPERM },
+		/* setgid */
+		{ "Name:\tx\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t5\t5\t5\n", -EPERM },
+		{ "Name:\tx\nUid:\t1000\t1000\nGid:\t100\t100\t100\t100\n", -EPERM },
+		{ "Name:\tx\nGid:\t100\t100\t100\t100\n", -EPERM },
+		{ "", -EPERM },
+	};
+	struct access_peer peer = { .uid = getuid(), .gid = 100 };
+	char root[] = "/tmp/cprof-access-XXXXXX", path[256];
+
+	if (!ASSERT_NOT_NULL(mkdtemp(root)))
+		return;
+	peer.uid = 1000;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/42", root);
+		mkdir(path, 0755);
+		snprintf(path, sizeof(path), "%s/42/status", root);
+		f = fopen(path, "w");
+		if (!ASSERT_NOT_NULL(f))
+			break;
+		fputs(cases[i].status, f);
+		fclose(f);
+		/* The file's owner stands for dumpable: make it the peer's. */
+		if (getuid() == 0 && chown(path, 1000, 100))
+			TEST_FAIL_AT("chown %s", path);
+		if (getuid() != 0)
+			peer.uid = getuid();
+		if (getuid() == 0 || cases[i].want != 0)
+			if (!ASSERT_EQ(access__may_profile(&peer, 42, root), cases[i].want))
+				printf("#   case %zu\n", i);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/42", root);
+	rmdir(path);
+	ASSERT_EQ(access__may_profile(&peer, 42, root), -ESRCH);
+	ASSERT_EQ(access__may_profile(NULL, 42, root), -EPERM);
+	rmdir(root);
+}
+
 int main(void)
 {
 	RUN_TEST(test_new_without_sampler);
@@ -467,5 +628,7 @@ int main(void)
 	RUN_TEST(test_status);
 	RUN_TEST(test_pprof_profile);
 	RUN_TEST(test_error_is_one_json_line);
+	RUN_TEST(test_access);
+	RUN_TEST(test_access_status_lines);
 	return TEST_SUMMARY();
 }

@@ -34,6 +34,8 @@ skip() {
 	fi
 }
 diag() { echo "# $*"; }
+# quiet COMMAND...: runs it with its standard output dropped.
+quiet() { "$@" >/dev/null; }
 
 finish() {
 	local pid
