@@ -543,11 +543,15 @@ static int print_summary(int pid, const char *path, uint64_t bytes,
 /*
  * stop and profile: fetch a profile into output (default cprof-PID.pb.gz).
  * The file is created before the request, so an unwritable place is found
- * while the profile still exists in cprofd; untouched_note says so.
+ * while the profile still exists in cprofd. A failure says the profile was
+ * not saved, then where the data is: before_note when the request was not
+ * sent, after_note (may be "") when it was.
  */
 static int fetch_profile(const char *method, const char *target, long timeout_seconds, int pid,
-			 const char *output, const char *untouched_note)
+			 const char *output, const char *before_note, const char *after_note)
 {
+	char lost_note[192];
+
 	struct http_header headers[SUMMARY_FIELDS] = {
 		[SUMMARY_SAMPLES] = { .name = CPROF_HEADER_SAMPLES },
 		[SUMMARY_LOST] = { .name = CPROF_HEADER_LOST },
@@ -578,12 +582,14 @@ static int fetch_profile(const char *method, const char *target, long timeout_se
 	if (!sink.file)
 		return fail("cannot create %s.tmp: %s; the profile was not saved (%s)", path,
 			    errno == ELOOP ? "it is a symbolic link" : strerror(errno),
-			    untouched_note);
+			    before_note);
 
-	ret = send_request(&request, &response, "; the profile was not saved");
+	snprintf(lost_note, sizeof(lost_note), "; the profile was not saved%s%s%s",
+		 *after_note ? " (" : "", after_note, *after_note ? ")" : "");
+	ret = send_request(&request, &response, lost_note);
 	if (ret == -ECANCELED) {
-		fail("writing %s: %s; the profile was not saved", atomic_file__temp_path(sink.file),
-		     strerror(-sink.error));
+		fail("writing %s: %s%s", atomic_file__temp_path(sink.file), strerror(-sink.error),
+		     lost_note);
 		goto out;
 	}
 	if (ret < 0)
@@ -598,7 +604,7 @@ static int fetch_profile(const char *method, const char *target, long timeout_se
 	}
 	ret = atomic_file__commit(sink.file);
 	if (ret < 0) {
-		fail("saving %s: %s; the profile was not saved", path, strerror(-ret));
+		fail("saving %s: %s%s", path, strerror(-ret), lost_note);
 		goto out;
 	}
 	ret = print_summary(pid, path, sink.bytes, headers);
@@ -613,18 +619,57 @@ out:
 	return status;
 }
 
+/* A request whose reply only needs to be a success; prints why not. */
+static int simple_request(const char *method, const char *target, const char *lost_note)
+{
+	struct http_response response = { 0 };
+	struct http_request request = {
+		.method = method,
+		.target = target,
+		.timeout_seconds = REQUEST_TIMEOUT_SECONDS,
+		.cancel = &interrupted,
+	};
+	int status = 0;
+
+	if (send_request(&request, &response, lost_note) < 0)
+		status = EXIT_FAIL;
+	else if (!is_success(&response))
+		status = report_http_error(&response);
+	http_response__fini(&response);
+	return status;
+}
+
+/*
+ * stop: end sampling, fetch the profile, and only once it is safely on
+ * disk tell cprofd to forget the session. A failure on the way (a full
+ * disk, an interrupt) leaves the stopped session and its data in cprofd,
+ * so the same command can be run again.
+ */
 static int do_stop(const struct command *command, const struct command_args *args)
 {
-	char target[128];
-	int pid;
+	char target[128], note[128];
+	int pid, status;
 
 	if (parse_pid(command, args->operands[0], &pid) < 0)
 		return EXIT_USAGE;
 	if (args->output && !*args->output)
 		return usage_error(command, "empty file name for -o");
-	snprintf(target, sizeof(target), "%s%d", CPROF_ROUTE_SESSIONS_PREFIX, pid);
-	return fetch_profile("DELETE", target, REQUEST_TIMEOUT_SECONDS, pid, args->output,
-			     "the session was not stopped");
+	snprintf(target, sizeof(target), "%s%d%s", CPROF_ROUTE_SESSIONS_PREFIX, pid,
+		 CPROF_ROUTE_STOP_SUFFIX);
+	status = simple_request("POST", target, "");
+	if (status)
+		return status;
+	snprintf(note, sizeof(note), "cprofd keeps the stopped session: run 'cprofctl stop %d' again",
+		 pid);
+	snprintf(target, sizeof(target), "%s%d%s", CPROF_ROUTE_SESSIONS_PREFIX, pid,
+		 CPROF_ROUTE_PROFILE_SUFFIX);
+	status = fetch_profile("GET", target, REQUEST_TIMEOUT_SECONDS, pid, args->output, note,
+			       note);
+	if (status)
+		return status;
+	snprintf(target, sizeof(target), "%s%d?%s=0", CPROF_ROUTE_SESSIONS_PREFIX, pid,
+		 CPROF_PARAM_PROFILE);
+	return simple_request("DELETE", target, "");
 }
 
 static int do_profile(const struct command *command, const struct command_args *args)
@@ -649,7 +694,7 @@ static int do_profile(const struct command *command, const struct command_args *
 		snprintf(target + length, sizeof(target) - length, "&%s=%d", CPROF_PARAM_HZ, hz);
 	/* A negative --seconds is cprofd's to reject, quickly. */
 	timeout = (seconds > 0 ? seconds : 0) + (long)PROFILE_TIMEOUT_MARGIN_SECONDS;
-	return fetch_profile("GET", target, timeout, pid, args->output, "nothing was sampled");
+	return fetch_profile("GET", target, timeout, pid, args->output, "nothing was sampled", "");
 }
 
 static void print_status_table(const struct json_value *daemon, const struct json_value *sessions)
@@ -783,7 +828,9 @@ static const struct command commands[] = {
 		.summary = "stop sampling and save the profile",
 		.help = "Stop sampling process PID and save its profile (gzipped pprof) to FILE,\n"
 			"default cprof-PID.pb.gz, replacing FILE only once the whole profile is\n"
-			"written. Prints a summary, as JSON with --json.\n"
+			"written. cprofd forgets the session only after that: if saving fails\n"
+			"(a full disk, say), the stopped session stays and the same command can\n"
+			"be run again. Prints a summary, as JSON with --json.\n"
 			"\n"
 			"Options:\n"
 			"  -o, --output FILE  where to save the profile\n",

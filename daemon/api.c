@@ -53,6 +53,11 @@ static void respond_json(struct api_response *resp, unsigned int status, struct 
 	resp->content_type = CPROF_CONTENT_TYPE_JSON;
 }
 
+static bool is(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
 /*
  * Parses a decimal integer in [min, max]: digits only, no sign, no spaces,
  * no leading zeros beyond "0". Returns 0 or -EINVAL / -ERANGE.
@@ -177,14 +182,24 @@ static void handle_start(struct cprofd *d, const struct api_request *req, struct
 	respond_json(resp, 201, &w);
 }
 
-static void respond_profile(struct cprofd *d, pid_t pid, struct api_response *resp)
+/* How a profile request treats its session. */
+enum profile_mode {
+	PROFILE_SNAPSHOT, /* leave it as it is */
+	PROFILE_AND_FORGET, /* end it, and drop it once the profile is built */
+};
+
+static void respond_profile(struct cprofd *d, pid_t pid, enum profile_mode mode,
+			    struct api_response *resp)
 {
 	struct cprofd_summary summary;
 	void *data;
 	size_t size;
 	int err;
 
-	err = cprofd__stop_session(d, pid, &data, &size, &summary);
+	if (mode == PROFILE_AND_FORGET)
+		err = cprofd__stop_session(d, pid, &data, &size, &summary);
+	else
+		err = cprofd__build_profile(d, pid, &data, &size, &summary);
 	if (err == -ENOENT) {
 		respond_error(resp, 404, "no session for process %d", pid);
 		return;
@@ -203,23 +218,85 @@ static void respond_profile(struct cprofd *d, pid_t pid, struct api_response *re
 	resp->summary = summary;
 }
 
-static void handle_stop(struct cprofd *d, const struct api_request *req, const char *pid_text,
-			struct api_response *resp)
+static void respond_session(struct cprofd *d, pid_t pid, unsigned int status,
+			    struct api_response *resp)
 {
+	struct json_writer w;
+
+	json_writer__init(&w);
+	cprofd__write_session(d, pid, &w);
+	respond_json(resp, status, &w);
+}
+
+/*
+ * Routes under /v1/sessions/PID: the session itself, .../stop and
+ * .../profile. Someone else's session is as good as none: say nothing of it.
+ */
+static void handle_session(struct cprofd *d, const struct api_request *req, const char *rest,
+			   struct api_response *resp)
+{
+	const char *slash = strchr(rest, '/'), *action = slash ? slash + 1 : NULL;
+	const char *keep_profile = req->get_param(req->ctx, CPROF_PARAM_PROFILE);
+	const char *method = req->method;
+	size_t pid_len = slash ? (size_t)(slash - rest) : strlen(rest);
+	char pid_text[16];
 	uid_t owner;
 	pid_t pid;
 
+	if (!action) {
+		if (!is(method, "GET") && !is(method, "DELETE")) {
+			respond_error(resp, 405, "%s: use GET or DELETE",
+				      CPROF_ROUTE_SESSIONS_PREFIX "PID");
+			return;
+		}
+	} else if (is(action, "stop")) {
+		if (!is(method, "POST")) {
+			respond_error(resp, 405, "%s: use POST",
+				      CPROF_ROUTE_SESSIONS_PREFIX "PID" CPROF_ROUTE_STOP_SUFFIX);
+			return;
+		}
+	} else if (is(action, "profile")) {
+		if (!is(method, "GET")) {
+			respond_error(resp, 405, "%s: use GET",
+				      CPROF_ROUTE_SESSIONS_PREFIX "PID" CPROF_ROUTE_PROFILE_SUFFIX);
+			return;
+		}
+	} else {
+		respond_error(resp, 404, "no such route");
+		return;
+	}
+
+	if (pid_len >= sizeof(pid_text)) {
+		respond_error(resp, 400, "bad pid in path: not a positive integer");
+		return;
+	}
+	memcpy(pid_text, rest, pid_len);
+	pid_text[pid_len] = '\0';
 	if (parse_pid(pid_text, &pid)) {
 		respond_error(resp, 400, "bad pid in path: not a positive integer");
 		return;
 	}
-	/* Someone else's session is as good as none: say nothing of it. */
 	if (cprofd__session_owner(d, pid, &owner) ||
 	    (!access__is_root(req->peer) && (!req->peer || req->peer->uid != owner))) {
 		respond_error(resp, 404, "no session for process %d", pid);
 		return;
 	}
-	respond_profile(d, pid, resp);
+
+	if (action && is(action, "stop")) {
+		cprofd__end_sampling(d, pid);
+		respond_session(d, pid, 200, resp);
+	} else if (action) {
+		respond_profile(d, pid, PROFILE_SNAPSHOT, resp);
+	} else if (is(method, "GET")) {
+		respond_session(d, pid, 200, resp);
+	} else if (keep_profile && is(keep_profile, "0")) {
+		cprofd__forget_session(d, pid);
+		memset(resp, 0, sizeof(*resp));
+		resp->status = 204;
+		resp->content_type = CPROF_CONTENT_TYPE_JSON;
+	} else {
+		respond_profile(d, pid, PROFILE_AND_FORGET, resp);
+	}
 }
 
 static void handle_status(struct cprofd *d, const struct api_request *req, bool daemon,
@@ -258,11 +335,6 @@ static void handle_pprof_profile(struct cprofd *d, const struct api_request *req
 	resp->defer_pid = pid;
 }
 
-static bool is(const char *a, const char *b)
-{
-	return strcmp(a, b) == 0;
-}
-
 void api__handle(struct cprofd *d, const struct api_request *req, struct api_response *resp)
 {
 	const char *path = req->path, *method = req->method;
@@ -276,11 +348,7 @@ void api__handle(struct cprofd *d, const struct api_request *req, struct api_res
 		else
 			respond_error(resp, 405, "%s: use GET or POST", path);
 	} else if (strncmp(path, CPROF_ROUTE_SESSIONS_PREFIX, prefix_len) == 0) {
-		if (is(method, "DELETE"))
-			handle_stop(d, req, path + prefix_len, resp);
-		else
-			respond_error(resp, 405, "%s: use DELETE",
-				      CPROF_ROUTE_SESSIONS_PREFIX "PID");
+		handle_session(d, req, path + prefix_len, resp);
 	} else if (is(path, CPROF_ROUTE_STATUS)) {
 		if (is(method, "GET"))
 			handle_status(d, req, true, resp);
@@ -298,7 +366,7 @@ void api__handle(struct cprofd *d, const struct api_request *req, struct api_res
 
 void api__finish_profile(struct cprofd *d, pid_t pid, struct api_response *resp)
 {
-	respond_profile(d, pid, resp);
+	respond_profile(d, pid, PROFILE_AND_FORGET, resp);
 }
 
 void api_response__release(struct api_response *resp)

@@ -31,7 +31,8 @@ struct cprofd {
 	struct process_table *processes;
 	struct symbolizer *symbols;
 	struct session *sessions[CPROF_MAX_SESSIONS]; /* by slot */
-	size_t n_sessions;
+	size_t n_sessions; /* running or ended, not yet forgotten */
+	size_t n_running;  /* still sampling */
 	uint64_t records; /* records drained */
 	uint64_t bad_records; /* malformed: wrong version, size or depths */
 	uint64_t stray_records; /* for no session (a slot ended before the record came) */
@@ -128,6 +129,13 @@ static void on_record(void *ctx, const void *data, size_t size)
 	d->total_samples++;
 }
 
+/* Idle costs nothing: no perf event is open while no session samples. */
+static void detach_if_idle(struct cprofd *d)
+{
+	if (d->sampler && !d->n_running)
+		bpf_sampler__detach(d->sampler);
+}
+
 int cprofd__session_owner(const struct cprofd *d, pid_t pid, uid_t *ret_owner)
 {
 	const struct session *s = find_session(d, pid);
@@ -174,14 +182,14 @@ int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, uid_t ow
 		goto err_detach;
 	d->sessions[slot] = s;
 	d->n_sessions++;
+	d->n_running++;
 	/* Read the maps now: a process may exit before its first sample is drained. */
 	if (process_table__acquire(d->processes, pid) == 0)
 		s->process_acquired = true;
 	return 0;
 
 err_detach:
-	if (!d->n_sessions)
-		bpf_sampler__detach(d->sampler);
+	detach_if_idle(d);
 err_free:
 	session__free(s, d->stacks, d->processes);
 	return err;
@@ -221,17 +229,40 @@ static void settle_session(struct cprofd *d, struct session *s)
 	s->stop_mono_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
 }
 
-int cprofd__stop_session(struct cprofd *d, pid_t pid, void **ret_data, size_t *ret_size,
-			 struct cprofd_summary *ret_summary)
+int cprofd__end_sampling(struct cprofd *d, pid_t pid)
+{
+	struct session *s = find_session(d, pid);
+
+	if (!s)
+		return -ENOENT;
+	if (s->stop_mono_ns)
+		return 0;
+	if (d->sampler) {
+		settle_session(d, s);
+	} else {
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		s->stop_mono_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
+	}
+	d->n_running--;
+	detach_if_idle(d);
+	return 0;
+}
+
+int cprofd__build_profile(struct cprofd *d, pid_t pid, void **ret_data, size_t *ret_size,
+			  struct cprofd_summary *ret_summary)
 {
 	struct session *s = find_session(d, pid);
 	int err;
 
 	if (!s)
 		return -ENOENT;
-	if (!s->stop_mono_ns && d->sampler)
-		settle_session(d, s);
-
+	if (!s->stop_mono_ns && d->sampler) {
+		/* A snapshot: take in what is waiting first. */
+		bpf_sampler__drain(d->sampler);
+		refresh_counters(d, s);
+	}
 	err = profile__build(s, d->stacks, d->processes, d->symbols, ret_data, ret_size);
 	if (err)
 		return err;
@@ -239,14 +270,32 @@ int cprofd__stop_session(struct cprofd *d, pid_t pid, void **ret_data, size_t *r
 	ret_summary->lost = session__lost(s);
 	ret_summary->duration_ns = session__duration_ns(s);
 	ret_summary->stacks = s->n_counts;
+	return 0;
+}
 
+int cprofd__forget_session(struct cprofd *d, pid_t pid)
+{
+	struct session *s = find_session(d, pid);
+
+	if (!s)
+		return -ENOENT;
+	cprofd__end_sampling(d, pid);
 	d->sessions[s->slot] = NULL;
 	d->n_sessions--;
 	session__free(s, d->stacks, d->processes);
-	/* Idle costs nothing: no events while no session runs. */
-	if (!d->n_sessions && d->sampler)
-		bpf_sampler__detach(d->sampler);
 	return 0;
+}
+
+int cprofd__stop_session(struct cprofd *d, pid_t pid, void **ret_data, size_t *ret_size,
+			 struct cprofd_summary *ret_summary)
+{
+	int err = cprofd__end_sampling(d, pid);
+
+	if (!err)
+		err = cprofd__build_profile(d, pid, ret_data, ret_size, ret_summary);
+	if (!err)
+		cprofd__forget_session(d, pid);
+	return err;
 }
 
 static void write_session(struct cprofd *d, struct session *s, struct json_writer *w)

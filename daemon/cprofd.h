@@ -54,10 +54,27 @@ int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, uid_t ow
 int cprofd__session_owner(const struct cprofd *d, pid_t pid, uid_t *ret_owner);
 
 /*
- * Stops the session of pid and builds its profile: *ret_data (malloc'd,
- * gzipped pprof) and *ret_summary. Returns 0, -ENOENT when pid has no
- * session, or another negative errno; on an error building the profile the
- * session stays (stopped) so a retry can still get its data.
+ * Ends sampling for pid's session and collects what is in flight; the
+ * session and its data stay until cprofd__forget_session(). Idempotent.
+ * Returns 0 or -ENOENT.
+ */
+int cprofd__end_sampling(struct cprofd *d, pid_t pid);
+
+/*
+ * Builds the profile of pid's session, running (a snapshot) or ended:
+ * *ret_data (malloc'd, gzipped pprof) and *ret_summary. Returns 0, -ENOENT,
+ * or another negative errno (the session is untouched).
+ */
+int cprofd__build_profile(struct cprofd *d, pid_t pid, void **ret_data, size_t *ret_size,
+			  struct cprofd_summary *ret_summary);
+
+/* Ends pid's session, if running, and drops it with its data. Returns 0 or -ENOENT. */
+int cprofd__forget_session(struct cprofd *d, pid_t pid);
+
+/*
+ * End, build and forget in one: the profile of pid's session. On an error
+ * building the profile the session stays (ended) so a retry can still get
+ * its data. Returns as cprofd__build_profile().
  */
 int cprofd__stop_session(struct cprofd *d, pid_t pid, void **ret_data, size_t *ret_size,
 			 struct cprofd_summary *ret_summary);
@@ -81,7 +98,7 @@ int cprofd__ring_fd(const struct cprofd *d);
  */
 int cprofd__drain(struct cprofd *d);
 
-/* Number of running sessions. */
+/* Number of sessions, running or ended. */
 size_t cprofd__n_sessions(const struct cprofd *d);
 /* Samples counted by all sessions since start (for STATUS lines). */
 uint64_t cprofd__total_samples(const struct cprofd *d);

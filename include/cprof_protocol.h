@@ -5,7 +5,11 @@
  *
  *   POST   /v1/sessions?pid=PID[&hz=HZ]   start sampling PID; 201 + session JSON
  *   GET    /v1/sessions                   200 + {"sessions":[...]}
- *   DELETE /v1/sessions/PID               stop; 200 + gzipped pprof profile
+ *   GET    /v1/sessions/PID               200 + the session JSON
+ *   POST   /v1/sessions/PID/stop          end sampling, keep the data; 200 + session
+ *   GET    /v1/sessions/PID/profile       200 + the profile so far (running or ended)
+ *   DELETE /v1/sessions/PID               end, 200 + gzipped pprof profile, forget
+ *   DELETE /v1/sessions/PID?profile=0     end and forget; 204 (after a saved profile)
  *   GET    /v1/status                     200 + {"daemon":{...},"sessions":[...]}
  *   GET    /debug/pprof/profile?pid=PID&seconds=N[&hz=HZ]
  *                                         sample for N seconds, then 200 + profile
@@ -29,12 +33,15 @@
 
 #define CPROF_ROUTE_SESSIONS "/v1/sessions"
 #define CPROF_ROUTE_SESSIONS_PREFIX "/v1/sessions/"
+#define CPROF_ROUTE_STOP_SUFFIX "/stop"
+#define CPROF_ROUTE_PROFILE_SUFFIX "/profile"
 #define CPROF_ROUTE_STATUS "/v1/status"
 #define CPROF_ROUTE_PPROF_PROFILE "/debug/pprof/profile"
 
 #define CPROF_PARAM_PID "pid"
 #define CPROF_PARAM_HZ "hz"
 #define CPROF_PARAM_SECONDS "seconds"
+#define CPROF_PARAM_PROFILE "profile"
 
 #define CPROF_CONTENT_TYPE_JSON "application/json"
 #define CPROF_CONTENT_TYPE_PPROF "application/octet-stream"

@@ -303,10 +303,13 @@ static void test_routes_and_methods(void)
 		{ "DELETE", "/v1/sessions", "use GET or POST" },
 		{ "HEAD", "/v1/sessions", "use GET or POST" },
 		{ "get", "/v1/sessions", "use GET or POST" },
-		{ "GET", "/v1/sessions/1", "use DELETE" },
-		{ "POST", "/v1/sessions/1", "use DELETE" },
-		{ "PUT", "/v1/sessions/abc", "use DELETE" },
-		{ "delete", "/v1/sessions/1", "use DELETE" },
+		{ "POST", "/v1/sessions/1", "use GET or DELETE" },
+		{ "PUT", "/v1/sessions/abc", "use GET or DELETE" },
+		{ "delete", "/v1/sessions/1", "use GET or DELETE" },
+		{ "GET", "/v1/sessions/1/stop", "use POST" },
+		{ "DELETE", "/v1/sessions/1/stop", "use POST" },
+		{ "POST", "/v1/sessions/1/profile", "use GET" },
+		{ "DELETE", "/v1/sessions/12/profile", "use GET" },
 		{ "POST", "/v1/status", "use GET" },
 		{ "DELETE", "/v1/status", "use GET" },
 		{ "POST", "/debug/pprof/profile", "use GET" },
@@ -334,8 +337,7 @@ static void test_stop(void)
 	static const char *const bad[] = {
 		"/v1/sessions/",	   "/v1/sessions/abc",
 		"/v1/sessions/0",	   "/v1/sessions/-1",
-		"/v1/sessions/007",	   "/v1/sessions/12/",
-		"/v1/sessions/12/profile", "/v1/sessions/12?x",
+		"/v1/sessions/007",	   "/v1/sessions/12?x",
 		"/v1/sessions/ 12",	   "/v1/sessions/99999999999999999999",
 		"/v1/sessions/2147483648",
 	};
@@ -348,6 +350,21 @@ static void test_stop(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ASSERT_REQUEST_ERROR(d, "DELETE", bad[i], NULL, NULL, NULL, NULL, 400,
 				     "bad pid in path");
+	ASSERT_REQUEST_ERROR(d, "POST", "/v1/sessions/abc/stop", NULL, NULL, NULL, NULL, 400,
+			     "bad pid in path");
+	ASSERT_REQUEST_ERROR(d, "GET", "/v1/sessions/-1/profile", NULL, NULL, NULL, NULL, 400,
+			     "bad pid in path");
+	/* Only .../stop and .../profile live under a session. */
+	ASSERT_REQUEST_ERROR(d, "DELETE", "/v1/sessions/12/", NULL, NULL, NULL, NULL, 404,
+			     "no such route");
+	ASSERT_REQUEST_ERROR(d, "POST", "/v1/sessions/12/stop/now", NULL, NULL, NULL, NULL, 404,
+			     "no such route");
+	ASSERT_REQUEST_ERROR(d, "POST", "/v1/sessions/12345/stop", NULL, NULL, NULL, NULL, 404,
+			     "no session for process 12345");
+	ASSERT_REQUEST_ERROR(d, "GET", "/v1/sessions/12345/profile", NULL, NULL, NULL, NULL, 404,
+			     "no session for process 12345");
+	ASSERT_REQUEST_ERROR(d, "GET", "/v1/sessions/12345", NULL, NULL, NULL, NULL, 404,
+			     "no session for process 12345");
 	ASSERT_REQUEST_ERROR(d, "DELETE", "/v1/sessions/12345", NULL, NULL, NULL, NULL, 404,
 			     "no session for process 12345");
 	/* A process that exists but is not profiled: still no session. */
