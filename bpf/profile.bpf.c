@@ -20,6 +20,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  */
 const volatile __u64 wakeup_bytes = 256 * 1024;
 
+/* /proc counts process start times in clock ticks: 1e9 / sysconf(_SC_CLK_TCK) ns each. */
+const volatile __u64 ns_per_clock_tick = 10000000;
+
 /* Targets by process: tgid -> session slot. Edited by the daemon. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -68,6 +71,7 @@ int cprof_sample(struct bpf_perf_event_data *ctx)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
 	const struct cprof_target *target;
+	struct task_struct *task;
 	struct cprof_session_counters *counters;
 	struct scratch *scratch;
 	__u32 zero = 0, slot;
@@ -83,6 +87,11 @@ int cprof_sample(struct bpf_perf_event_data *ctx)
 	counters = bpf_map_lookup_elem(&session_counters, &slot);
 	if (!counters)
 		return 0;
+	task = bpf_get_current_task_btf();
+	if (task->group_leader->start_boottime / ns_per_clock_tick != target->start_clock_ticks) {
+		counters->other_process++;
+		return 0;
+	}
 	counters->fired++;
 
 	scratch = bpf_map_lookup_elem(&scratch_space, &zero);

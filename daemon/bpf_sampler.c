@@ -77,6 +77,7 @@ struct bpf_sampler *bpf_sampler__new(const struct bpf_sampler_options *opts)
 	err = bpf_map__set_max_entries(s->skel->maps.records, s->ring_bytes);
 	if (err)
 		goto err_destroy;
+	s->skel->rodata->ns_per_clock_tick = 1000000000ull / sysconf(_SC_CLK_TCK);
 	s->skel->rodata->wakeup_bytes = opts->wakeup_bytes ? opts->wakeup_bytes : s->ring_bytes / 2;
 	err = profile_bpf__load(s->skel);
 	if (err)
@@ -256,9 +257,11 @@ unsigned int bpf_sampler__hz(const struct bpf_sampler *s)
 	return s->hz;
 }
 
-int bpf_sampler__add_target(struct bpf_sampler *s, pid_t tgid, uint32_t slot)
+int bpf_sampler__add_target(struct bpf_sampler *s, pid_t tgid, uint64_t start_clock_ticks,
+			    uint32_t slot)
 {
-	struct cprof_target target = { .session_slot = slot };
+	struct cprof_target target = { .session_slot = slot,
+				       .start_clock_ticks = start_clock_ticks };
 	__u32 key = tgid;
 
 	if (slot >= CPROF_MAX_SESSIONS)
@@ -298,6 +301,7 @@ int bpf_sampler__read_counters(struct bpf_sampler *s, uint32_t slot,
 		sum.lost_ring_full += per_cpu[cpu].lost_ring_full;
 		sum.user_stack_errors += per_cpu[cpu].user_stack_errors;
 		sum.kernel_stack_errors += per_cpu[cpu].kernel_stack_errors;
+		sum.other_process += per_cpu[cpu].other_process;
 	}
 	*ret_counters = sum;
 out:

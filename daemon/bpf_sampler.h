@@ -45,8 +45,12 @@ void bpf_sampler__detach(struct bpf_sampler *s);
 /* The rate attached at, 0 when detached. */
 unsigned int bpf_sampler__hz(const struct bpf_sampler *s);
 
-/* Adds or removes tgid from the target map. Return 0 or a negative errno. */
-int bpf_sampler__add_target(struct bpf_sampler *s, pid_t tgid, uint32_t slot);
+/*
+ * Adds tgid, the process started at start_clock_ticks (/proc/PID/stat), to
+ * the target map, or removes it. Return 0 or a negative errno.
+ */
+int bpf_sampler__add_target(struct bpf_sampler *s, pid_t tgid, uint64_t start_clock_ticks,
+			    uint32_t slot);
 int bpf_sampler__remove_target(struct bpf_sampler *s, pid_t tgid);
 
 /* Sums the slot's per-CPU counters. Returns 0 or a negative errno. */

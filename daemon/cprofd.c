@@ -13,6 +13,7 @@
 #include "cprof_protocol.h"
 #include "cprof_record.h"
 #include "json_writer.h"
+#include "proc_stat.h"
 #include "process_table.h"
 #include "profile.h"
 #include "record.h"
@@ -148,6 +149,7 @@ int cprofd__session_owner(const struct cprofd *d, pid_t pid, uid_t *ret_owner)
 
 int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, uid_t owner)
 {
+	uint64_t start_ticks;
 	struct session *s;
 	int slot, err;
 
@@ -167,17 +169,21 @@ int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, uid_t ow
 	if (bpf_sampler__hz(d->sampler) && bpf_sampler__hz(d->sampler) != hz)
 		return -EBUSY;
 
+	err = proc_stat__start_ticks(pid, &start_ticks);
+	if (err)
+		return err;
 	s = session__new(pid, slot, hz);
 	if (!s)
 		return -ENOMEM;
 	s->owner = owner;
+	s->start_ticks = start_ticks;
 	err = bpf_sampler__reset_counters(d->sampler, slot);
 	if (err)
 		goto err_free;
 	err = bpf_sampler__attach(d->sampler, hz);
 	if (err)
 		goto err_free;
-	err = bpf_sampler__add_target(d->sampler, pid, slot);
+	err = bpf_sampler__add_target(d->sampler, pid, start_ticks, slot);
 	if (err)
 		goto err_detach;
 	d->sessions[slot] = s;
@@ -325,6 +331,8 @@ static void write_session(struct cprofd *d, struct session *s, struct json_write
 	json_writer__uint(w, s->stack_errors);
 	json_writer__key(w, CPROF_JSON_FIRED);
 	json_writer__uint(w, s->kernel.fired);
+	json_writer__key(w, CPROF_JSON_OTHER_PROCESS);
+	json_writer__uint(w, s->kernel.other_process);
 	json_writer__key(w, CPROF_JSON_STACKS);
 	json_writer__uint(w, s->n_counts);
 	json_writer__object_end(w);
@@ -414,6 +422,15 @@ int cprofd__ring_fd(const struct cprofd *d)
 	return d->sampler ? bpf_sampler__ring_fd(d->sampler) : -1;
 }
 
+/* Whether the session's process is gone, even if its pid names another now. */
+static bool target_gone(const struct session *s)
+{
+	uint64_t start_ticks;
+
+	return proc_stat__start_ticks(s->pid, &start_ticks) == -ESRCH ||
+	       (start_ticks != s->start_ticks);
+}
+
 int cprofd__drain(struct cprofd *d)
 {
 	int n;
@@ -427,8 +444,11 @@ int cprofd__drain(struct cprofd *d)
 		if (!s || s->stop_mono_ns)
 			continue;
 		refresh_counters(d, s);
-		if (kill(s->pid, 0) && errno == ESRCH)
+		if (!s->target_exited && target_gone(s)) {
 			s->target_exited = true;
+			/* Nothing more to sample; the pid may soon name another process. */
+			bpf_sampler__remove_target(d->sampler, s->pid);
+		}
 	}
 	return n;
 }

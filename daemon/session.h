@@ -31,6 +31,7 @@ struct session_count {
 struct session {
 	pid_t pid; /* the target process */
 	uid_t owner; /* who started it: only they (or root) may see and stop it */
+	uint64_t start_ticks; /* the process's start time: pid + this name it */
 	uint32_t slot; /* the BPF program's counter slot */
 	unsigned int hz;
 	int64_t start_wall_ns; /* CLOCK_REALTIME at start */

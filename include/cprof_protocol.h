@@ -64,6 +64,7 @@
 #define CPROF_JSON_LOST_STACK_TABLE_FULL "lost_stack_table_full" /* dropped in the daemon */
 #define CPROF_JSON_STACK_ERRORS "stack_errors" /* captured, stack unreadable */
 #define CPROF_JSON_FIRED "fired" /* the BPF program's own count */
+#define CPROF_JSON_OTHER_PROCESS "other_process" /* ticks of a later process on a reused pid */
 #define CPROF_JSON_STACKS "stacks" /* distinct stacks */
 
 #endif /* CPROF_PROTOCOL_H */

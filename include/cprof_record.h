@@ -63,13 +63,17 @@ struct cprof_sample_record {
 _Static_assert(sizeof(struct cprof_record_header) == 8, "record header layout");
 _Static_assert(sizeof(struct cprof_sample_record) == 56, "sample record layout");
 
-/* Value of the targets map (key: __u32 tgid). */
+/*
+ * Value of the targets map (key: __u32 tgid). A pid names a process only
+ * with its start time: a reused pid has a later one and is not sampled.
+ */
 struct cprof_target {
 	__u32 session_slot;
-	__u32 reserved; /* zero */
+	__u32 reserved;          /* zero */
+	__u64 start_clock_ticks; /* as field 22 of /proc/PID/stat */
 };
 
-_Static_assert(sizeof(struct cprof_target) == 8, "target layout");
+_Static_assert(sizeof(struct cprof_target) == 16, "target layout");
 
 /*
  * Per-CPU, per-slot counters written by the BPF program. For every slot:
@@ -80,8 +84,9 @@ struct cprof_session_counters {
 	__u64 lost_ring_full; /* no room in the ring buffer: record dropped */
 	__u64 user_stack_errors; /* user stack unreadable (record still logged) */
 	__u64 kernel_stack_errors; /* kernel stack unreadable (record still logged) */
+	__u64 other_process;       /* the pid now names another process: not sampled */
 };
 
-_Static_assert(sizeof(struct cprof_session_counters) == 32, "counters layout");
+_Static_assert(sizeof(struct cprof_session_counters) == 40, "counters layout");
 
 #endif /* CPROF_RECORD_H */

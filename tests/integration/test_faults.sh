@@ -52,6 +52,33 @@ check "a target that execs: so are the new image's" $PROFILES chain --pprof "$TM
 	--chain main,run_workload,hot_a --min-fraction 0.9
 check "daemon alive after the target exec'd and exited" kill -0 "$DAEMON_PID"
 
+# --- a pid reused by another process mid-session ----------------------------
+start_workload short_lived --ms 60000
+old_pid=$WORKLOAD_PID
+"$CPROFCTL" start "$old_pid" >/dev/null
+sleep 1
+kill "$old_pid"
+wait "$old_pid" 2>/dev/null
+new_pid=
+for _ in 1 2 3 4 5; do
+	# The next process forked gets ns_last_pid + 1, unless another one races it.
+	echo $((old_pid - 1)) >/proc/sys/kernel/ns_last_pid
+	start_workload hotspots --seconds 10
+	[ "$WORKLOAD_PID" = "$old_pid" ] && { new_pid=$WORKLOAD_PID; break; }
+	kill "$WORKLOAD_PID"
+done
+if [ -z "$new_pid" ]; then
+	not_ok "pid $old_pid could not be reused for the test"
+else
+	sleep 1.5
+	"$CPROFCTL" stop "$old_pid" -o "$TMP/reused.pb.gz" >"$TMP/reused.txt"
+	diag "$(cat "$TMP/reused.txt")"
+	pprof_top "$TMP/reused.pb.gz" >"$TMP/reused.top"
+	check "the session has the old process's samples" grep -q short_hot "$TMP/reused.top"
+	check "and none of the new process on the reused pid $new_pid" \
+		bash -c "! grep -q hot_a $TMP/reused.top"
+fi
+
 # --- SIGKILL, then a restart on the same socket ----------------------------
 "$CPROFCTL" start "$hot_pid" >/dev/null
 prog_id=$(daemon_prog_id)

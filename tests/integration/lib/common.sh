@@ -66,8 +66,9 @@ start_daemon() {
 	"$CPROFD" --socket "$SOCK" --foreground "$@" 2>"$TMP/cprofd.log" &
 	DAEMON_PID=$!
 	pids_to_kill+=("$DAEMON_PID")
-	for _ in $(seq 100); do
-		[ -S "$SOCK" ] && return 0
+	# A stale socket file may be there already: wait for the daemon to say it listens.
+	for _ in $(seq 200); do
+		grep -q "listening on" "$TMP/cprofd.log" 2>/dev/null && [ -S "$SOCK" ] && return 0
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.05
 	done
