@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Load: 64 concurrent clients start, profile and stop sessions and ask for
+# status for a minute (LOAD_SECONDS) while processes come and go; no
+# request may fail unexpectedly, and the daemon's open files and memory
+# must be what they were before.
+set -u
+BUILD=${1:-build}
+. "$(dirname "$0")/lib/common.sh"
+require_root "load"
+seconds=${LOAD_SECONDS:-60}
+clients=64
+
+start_daemon || { not_ok "cprofd starts"; finish; exit; }
+fds() { ls "/proc/$DAEMON_PID/fd" | wc -l; }
+rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$DAEMON_PID/status"; }
+
+# One target per client: a few busy, the rest idle.
+targets=()
+for i in $(seq $clients); do
+	if [ "$i" -le 4 ]; then
+		start_workload hotspots --seconds $((seconds + 30))
+	else
+		sleep $((seconds + 30)) &
+		WORKLOAD_PID=$!
+		pids_to_kill+=("$WORKLOAD_PID")
+	fi
+	targets+=("$WORKLOAD_PID")
+done
+# Churn: short processes started and ended all the time.
+(end=$((SECONDS + seconds)); while [ $SECONDS -lt $end ]; do /bin/true; done) &
+pids_to_kill+=($!)
+
+# A first round warms caches and allocator arenas; measure after it.
+python3 "$LIB/load.py" "$SOCK" 3 "${targets[@]:0:8}" >/dev/null
+fds_before=$(fds) rss_before=$(rss_kib)
+python3 "$LIB/load.py" "$SOCK" "$seconds" "${targets[@]}" >"$TMP/load.txt" 2>&1
+rc=$?
+sed 's/^/#   /' "$TMP/load.txt"
+check "$clients clients for $seconds s: no unexpected failure" test "$rc" = 0
+check "daemon alive" kill -0 "$DAEMON_PID"
+"$CPROFCTL" status --json >"$TMP/status.json"
+check "no session left" test "$(json_field "$TMP/status.json" "len(j['sessions'])")" = 0
+fds_after=$(fds) rss_after=$(rss_kib)
+diag "open fds before $fds_before, after $fds_after; RSS before ${rss_before} KiB, after ${rss_after} KiB"
+check "no fd growth" test "$fds_after" -le "$fds_before"
+# The allocator keeps some of what it was given: allow 4 MiB, not a leak's steady climb.
+check "no memory growth beyond 4 MiB" test $((rss_after - rss_before)) -le 4096
+
+stop_daemon
+check "cprofd exits 0 after the load" test $? = 0
+finish
