@@ -27,7 +27,7 @@
 
 /* Limits on what a client may make us hold. */
 #define MAX_CONNECTIONS 64
-#define CONNECTION_TIMEOUT_S 30
+#define CONNECTION_TIMEOUT_S 10 /* idle connections are closed after this */
 #define CONNECTION_MEMORY_BYTES (64 * 1024)
 #define MAX_REQUEST_BODY_BYTES 4096
 /* At shutdown, replies still going out get at most 20 x 100 ms. */
@@ -219,11 +219,27 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
 }
 
 /* Runs libmicrohttpd and re-arms our timer to its next timeout. */
+static unsigned int n_connections(struct http_server *s)
+{
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return info ? info->num_connections : 0;
+}
+
 static void run_mhd(struct http_server *s)
 {
 	MHD_UNSIGNED_LONG_LONG timeout_ms;
+	unsigned int before = n_connections(s);
 
 	MHD_run(s->mhd);
+	/*
+	 * At the connection limit libmicrohttpd stops watching the listening
+	 * socket and watches it again only on its next run after a connection
+	 * closed; nothing else would wake us for that run.
+	 */
+	if (n_connections(s) < before)
+		MHD_run(s->mhd);
 	if (MHD_get_timeout(s->mhd, &timeout_ms) == MHD_YES) {
 		uint64_t now;
 
@@ -270,13 +286,17 @@ struct http_server *http_server__new(sd_event *loop, int listen_fd, struct cprof
 		return NULL;
 	s->loop = sd_event_ref(loop);
 	s->cprofd = cprofd;
-	s->mhd = MHD_start_daemon(
-		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-		on_request, s, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned int)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)CONNECTION_MEMORY_BYTES, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, s, MHD_OPTION_END);
+	/* clang-format off: one option and its value per line */
+	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+				  0, NULL, NULL, on_request, s,
+				  MHD_OPTION_EXTERNAL_LOGGER, log_mhd, s,
+				  MHD_OPTION_LISTEN_SOCKET, listen_fd,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_BYTES,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				  MHD_OPTION_END);
+	/* clang-format on */
 	if (!s->mhd) {
 		err = -EINVAL;
 		goto err;
