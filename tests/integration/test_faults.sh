@@ -52,6 +52,22 @@ check "a target that execs: so are the new image's" $PROFILES chain --pprof "$TM
 	--chain main,run_workload,hot_a --min-fraction 0.9
 check "daemon alive after the target exec'd and exited" kill -0 "$DAEMON_PID"
 
+# --- a target that forks mid-session ----------------------------------------
+# The parent spins and forks busy children; only the parent is its session's.
+bash -c 'for i in 1 2 3; do "$0" --ms 500 >/dev/null & done
+	end=$((SECONDS + 2)); while [ $SECONDS -lt $end ]; do :; done; wait' \
+	"$WORKLOADS/short_lived" &
+fork_pid=$!
+pids_to_kill+=("$fork_pid")
+"$CPROFCTL" start "$fork_pid" >/dev/null
+wait "$fork_pid"
+"$CPROFCTL" stop "$fork_pid" -o "$TMP/fork.pb.gz" >"$TMP/fork.txt"
+diag "$(cat "$TMP/fork.txt")"
+go tool pprof -raw -symbolize=none "$TMP/fork.pb.gz" >"$TMP/fork.raw" 2>&1
+check "a target that forks: the parent is profiled" grep -q "/usr/bin/bash" "$TMP/fork.raw"
+check "its children are not in its session" bash -c "! grep -q short_hot $TMP/fork.raw"
+check "daemon alive after the target forked" kill -0 "$DAEMON_PID"
+
 # --- a pid reused by another process mid-session ----------------------------
 start_workload short_lived --ms 60000
 old_pid=$WORKLOAD_PID

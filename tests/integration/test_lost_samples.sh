@@ -29,6 +29,22 @@ check "status shows lost samples" test "$lost" -gt 0
 check "captured + lost = fired ($samples + $lost = $fired)" test $((samples + lost)) = "$fired"
 check "samples are still captured" test "$samples" -gt 0
 
+# The consumer caught up: sampling goes on without loss.
+kill -CONT "$WORKLOAD_PID"
+sleep 1
+kill -STOP "$WORKLOAD_PID"
+sleep 0.5
+"$CPROFCTL" status --json >"$TMP/status.json"
+diag "after recovery: samples $(session samples), lost $(session lost), fired $(session fired)"
+check "the daemon recovers: new samples are captured" test "$(session samples)" -gt "$samples"
+# A one-page ring at 999 Hz on both CPUs may still drop a few while the
+# workload keeps the daemon off the CPU; a stall drops everything.
+new_samples=$(($(session samples) - samples)) new_lost=$(($(session lost) - lost))
+check "and loses little ($new_lost lost, $new_samples captured)" \
+	test $((new_lost * 10)) -le "$new_samples"
+check "captured + lost = fired still" test $(($(session samples) + $(session lost))) = "$(session fired)"
+lost=$(session lost)
+
 "$CPROFCTL" stop "$WORKLOAD_PID" -o "$TMP/lost.pb.gz" >"$TMP/stop.txt"
 diag "$(cat "$TMP/stop.txt")"
 check "stop summary counts the lost samples" grep -Eq ", $lost lost" "$TMP/stop.txt"
