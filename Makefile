@@ -106,7 +106,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/test.h $(BUILD)/libcprofd.a | $(BUILD)/te
 # Workloads keep their frames so stacks can be checked against perf.
 WORKLOAD_CFLAGS := -O2 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 		   -fno-optimize-sibling-calls -fno-inline -pthread
-$(BUILD)/workloads/%: tests/workloads/%.c | $(BUILD)/workloads
+$(BUILD)/workloads/%: tests/workloads/%.c tests/workloads/workload.h | $(BUILD)/workloads
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -o $@ -lm
 

@@ -28,11 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef __clang__
-#define WORKLOAD_FUNCTION __attribute__((noinline))
-#else
-#define WORKLOAD_FUNCTION __attribute__((noinline, noclone))
-#endif
+#include "workload.h"
 
 #define DEFAULT_DEPTH 30
 /* A frame of descend takes 16-32 bytes: 100000 of them fit the default 8 MiB stack. */
@@ -51,11 +47,7 @@ WORKLOAD_FUNCTION uint64_t deep_leaf(uint64_t seed)
 {
 	uint64_t x = leaf_start(seed);
 
-	for (uint64_t i = 0; i < LEAF_ITERATIONS; i++) {
-		x = x * 0x5851f42d4c957f2dULL + 0x14057b7ef767814fULL;
-		x ^= x >> 29;
-	}
-	return x;
+	return spin(x, LEAF_ITERATIONS, 0x5851f42d4c957f2dULL, 0x14057b7ef767814fULL, 29);
 }
 
 /* Called with remaining >= 1: that many descend frames sit above deep_leaf. */
@@ -95,20 +87,6 @@ static void usage(FILE *out, const char *program)
 		"Prints its pid, then spins in deep_leaf below N (default %d) frames of\n"
 		"descend, until killed or for N seconds.\n",
 		program, DEFAULT_DEPTH);
-}
-
-/* Parses a decimal integer in [min, max]; returns 0 or -EINVAL. */
-static int parse_number(const char *text, long long min, long long max, long long *ret_value)
-{
-	char *end;
-	long long value;
-
-	errno = 0;
-	value = strtoll(text, &end, 10);
-	if (errno || end == text || *end || value < min || value > max)
-		return -EINVAL;
-	*ret_value = value;
-	return 0;
 }
 
 int main(int argc, char **argv)

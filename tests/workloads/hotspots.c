@@ -39,11 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef __clang__
-#define WORKLOAD_FUNCTION __attribute__((noinline))
-#else
-#define WORKLOAD_FUNCTION __attribute__((noinline, noclone))
-#endif
+#include "workload.h"
 
 #define MAX_THREADS 256
 
@@ -68,33 +64,21 @@ WORKLOAD_FUNCTION uint64_t hot_a(uint64_t seed, uint64_t iterations)
 {
 	uint64_t x = start_value(seed, 0xa);
 
-	for (uint64_t i = 0; i < iterations; i++) {
-		x = x * 0x5851f42d4c957f2dULL + 0x14057b7ef767814fULL;
-		x ^= x >> 29;
-	}
-	return x;
+	return spin(x, iterations, 0x5851f42d4c957f2dULL, 0x14057b7ef767814fULL, 29);
 }
 
 WORKLOAD_FUNCTION uint64_t hot_b(uint64_t seed, uint64_t iterations)
 {
 	uint64_t x = start_value(seed, 0xb);
 
-	for (uint64_t i = 0; i < iterations; i++) {
-		x = x * 0x2545f4914f6cdd1dULL + 0x9e3779b97f4a7c15ULL;
-		x ^= x >> 31;
-	}
-	return x;
+	return spin(x, iterations, 0x2545f4914f6cdd1dULL, 0x9e3779b97f4a7c15ULL, 31);
 }
 
 WORKLOAD_FUNCTION uint64_t hot_c(uint64_t seed, uint64_t iterations)
 {
 	uint64_t x = start_value(seed, 0xc);
 
-	for (uint64_t i = 0; i < iterations; i++) {
-		x = x * 0xd1342543de82ef95ULL + 0xda942042e4dd58b5ULL;
-		x ^= x >> 27;
-	}
-	return x;
+	return spin(x, iterations, 0xd1342543de82ef95ULL, 0xda942042e4dd58b5ULL, 27);
 }
 
 static bool deadline_passed(void)
@@ -141,20 +125,6 @@ static void usage(FILE *out, const char *program)
 		"until killed or for N seconds. With --threads, T threads named\n"
 		"hot-worker-0..T-1 run the mix and the main thread only waits.\n",
 		program);
-}
-
-/* Parses a decimal integer in [min, max]; returns 0 or -EINVAL. */
-static int parse_number(const char *text, long long min, long long max, long long *ret_value)
-{
-	char *end;
-	long long value;
-
-	errno = 0;
-	value = strtoll(text, &end, 10);
-	if (errno || end == text || *end || value < min || value > max)
-		return -EINVAL;
-	*ret_value = value;
-	return 0;
 }
 
 int main(int argc, char **argv)

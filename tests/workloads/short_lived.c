@@ -18,11 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef __clang__
-#define WORKLOAD_FUNCTION __attribute__((noinline))
-#else
-#define WORKLOAD_FUNCTION __attribute__((noinline, noclone))
-#endif
+#include "workload.h"
 
 #define DEFAULT_MS 200
 #define CHUNK_ITERATIONS 50000
@@ -39,11 +35,7 @@ WORKLOAD_FUNCTION uint64_t short_hot(uint64_t seed)
 {
 	uint64_t x = chunk_start(seed);
 
-	for (uint64_t i = 0; i < CHUNK_ITERATIONS; i++) {
-		x = x * 0x5851f42d4c957f2dULL + 0x14057b7ef767814fULL;
-		x ^= x >> 29;
-	}
-	return x;
+	return spin(x, CHUNK_ITERATIONS, 0x5851f42d4c957f2dULL, 0x14057b7ef767814fULL, 29);
 }
 
 static int64_t monotonic_ns(void)
