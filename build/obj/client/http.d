@@ -1,2 +1,0 @@
-build/obj/client/http.o: client/http.c client/http.h
-client/http.h:
