@@ -157,10 +157,17 @@ install: all
 		$(DESTDIR)$(BASHCOMPDIR)/cprofctl
 
 # A Debian package from packaging/debian/, built in a copy of the sources
-# under $(BUILD)/deb; the .deb lands there too.
+# under $(BUILD)/deb (again only when a source changed), then checked by
+# lintian; the .deb lands there too.
 DEB_SOURCES := Makefile README.md bpf include common daemon client packaging
-deb:
-	$(call msg,DEB,$(BUILD)/deb)
+DEB_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' packaging/debian/changelog)
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB := $(BUILD)/deb/cprofd_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+deb: $(DEB)
+
+$(DEB): $(shell find $(DEB_SOURCES) -type f 2>/dev/null)
+	$(call msg,DEB,$@)
 	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/cprofd
 	$(Q)cp -a $(DEB_SOURCES) $(BUILD)/deb/cprofd/
 	$(Q)cp -a packaging/debian $(BUILD)/deb/cprofd/debian
@@ -168,8 +175,8 @@ deb:
 		dpkg-buildpackage -b -us -uc >../build.log 2>&1 || { tail -40 ../build.log; exit 1; }
 	$(Q)lintian --fail-on error $(BUILD)/deb/cprofd_*.changes >$(BUILD)/deb/lintian.txt 2>&1 || \
 		{ cat $(BUILD)/deb/lintian.txt; exit 1; }
-	$(Q)cat $(BUILD)/deb/lintian.txt
-	$(Q)ls $(BUILD)/deb/*.deb
+	$(Q)sed 's/^/  lintian: /' $(BUILD)/deb/lintian.txt
+	$(Q)test -f $@
 
 clean:
 	rm -rf $(BUILD) build-asan
