@@ -158,7 +158,8 @@ install: all
 
 # A Debian package from packaging/debian/, built in a copy of the sources
 # under $(BUILD)/deb (again only when a source changed), then checked by
-# lintian; the .deb lands there too.
+# lintian; the .deb lands there too. dpkg-buildpackage gets a clean
+# environment: a BUILD or SANITIZE of ours must not reach debian/rules.
 DEB_SOURCES := Makefile README.md bpf include common daemon client packaging
 DEB_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' packaging/debian/changelog)
 DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
@@ -171,7 +172,7 @@ $(DEB): $(shell find $(DEB_SOURCES) -type f 2>/dev/null)
 	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/cprofd
 	$(Q)cp -a $(DEB_SOURCES) $(BUILD)/deb/cprofd/
 	$(Q)cp -a packaging/debian $(BUILD)/deb/cprofd/debian
-	$(Q)cd $(BUILD)/deb/cprofd && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	$(Q)cd $(BUILD)/deb/cprofd && env -i PATH="$$PATH" HOME="$$HOME" LC_ALL=C.UTF-8 \
 		dpkg-buildpackage -b -us -uc >../build.log 2>&1 || { tail -40 ../build.log; exit 1; }
 	$(Q)lintian --fail-on error $(BUILD)/deb/cprofd_*.changes >$(BUILD)/deb/lintian.txt 2>&1 || \
 		{ cat $(BUILD)/deb/lintian.txt; exit 1; }
