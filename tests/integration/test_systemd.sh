@@ -62,6 +62,12 @@ if [ -z "$deb" ]; then
 	exit
 fi
 ok "package: $(basename "$deb")"
+lintian_txt=$BUILD/deb/lintian.txt
+if [ -f "$lintian_txt" ] && ! grep -q '^E:' "$lintian_txt"; then
+	ok "lintian: no errors ($(grep -c '^W:' "$lintian_txt") warnings)"
+else
+	not_ok "lintian: $(grep '^E:' "$lintian_txt" 2>/dev/null | head -3 | tr '\n' ' ')"
+fi
 
 # --- the sandbox ----------------------------------------------------------------
 # Its own subtree of each cgroup hierarchy systemd uses, removed at the end.

@@ -3,7 +3,7 @@
 # Boots systemd as PID 1 of a new PID+mount namespace, for test_systemd.sh.
 # Run as: unshare --pid --fork --mount --mount-proc --uts boot.sh
 #
-# Nothing of the host changes: /run is a private tmpfs (so is systemd's
+# Nothing of the host changes: /run and /dev are private (so is systemd's
 # private socket), /etc, /usr and /var are copy-on-write overlays (so a
 # package installed here, its users and groups exist only here), and the
 # boot units that would touch the host are masked; systemd-tmpfiles-setup
@@ -18,6 +18,28 @@ for dir in etc usr var; do
 	mount -t overlay overlay -o lowerdir=/$dir,upperdir=/run/cprof-sandbox/$dir.upper,workdir=/run/cprof-sandbox/$dir.work /$dir
 done
 hostname cprof-sandbox
+
+# A /dev of its own, as container managers give: nothing here writes to the
+# host's /dev, and a damaged host node (a /dev/null turned into a regular
+# file, say) cannot break PrivateDevices= of the services in here.
+mount -t tmpfs -o mode=0755,nosuid,size=4m tmpfs /dev
+for node in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
+	IFS=: read -r name major minor <<NODE
+$node
+NODE
+	mknod -m 0666 /dev/$name c "$major" "$minor"
+done
+mkdir /dev/pts /dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts
+ln -s pts/ptmx /dev/ptmx
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin
+ln -s /proc/self/fd/1 /dev/stdout
+ln -s /proc/self/fd/2 /dev/stderr
+# systemd writes to the console: make it the sandbox's /dev/null.
+touch /dev/console
+mount --bind /dev/null /dev/console
 
 mkdir -p /run/systemd/system /run/systemd/journald.conf.d
 printf '[Journal]\nStorage=volatile\nRateLimitBurst=0\n' >/run/systemd/journald.conf.d/sandbox.conf
