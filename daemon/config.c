@@ -175,7 +175,8 @@ static const struct key keys[] = {
 	{ "hz", CONFIG_HZ, "an integer from 1 to 10000" },
 	{ "ring_buffer_size", CONFIG_RING_BUFFER_SIZE,
 	  "a power of two from 4K to 1G (suffix K, M or G)" },
-	{ "stack_table_size", CONFIG_STACK_TABLE_SIZE, "a size from 64K to 1024G (suffix K, M or G)" },
+	{ "stack_table_size", CONFIG_STACK_TABLE_SIZE,
+	  "a size from 64K to 1024G (suffix K, M or G)" },
 	{ "max_processes", CONFIG_MAX_PROCESSES, "an integer from 1 to 4194304" },
 	{ "drain_interval_ms", CONFIG_DRAIN_INTERVAL_MS, "an integer from 1 to 10000" },
 	{ "socket_group", CONFIG_SOCKET_GROUP, "a group name ([a-z_][a-z0-9_-]*, at most 32)" },
@@ -229,8 +230,7 @@ static void trim(char **start, char **end)
 }
 
 /* Parses one line (NUL-terminated, no newline) into *c. */
-static int parse_line(struct config *c, char *line, unsigned int number, char *err,
-		      size_t err_size)
+static int parse_line(struct config *c, char *line, unsigned int number, char *err, size_t err_size)
 {
 	char *key = line, *key_end, *value, *value_end = line + strlen(line);
 	const struct key *k = NULL;

@@ -329,7 +329,8 @@ static void send_status(struct loop_ctx *ctx, bool force)
 	ctx->status_samples = samples;
 	ctx->status_hz = hz;
 	ctx->status_sent = true;
-	sd_notifyf(0, "STATUS=%zu session%s running, %" PRIu64 " samples since start, default %u Hz",
+	sd_notifyf(0,
+		   "STATUS=%zu session%s running, %" PRIu64 " samples since start, default %u Hz",
 		   sessions, sessions == 1 ? "" : "s", samples, hz);
 }
 
@@ -476,8 +477,8 @@ static void save_sessions(struct cprofd *d)
 		int err;
 
 		if (count_files(dir, MAX_SAVED_PROFILES) >= MAX_SAVED_PROFILES) {
-			log_warn("%s holds %d files or more: not saving the profile of pid %d",
-				 dir, MAX_SAVED_PROFILES, (int)pids[i]);
+			log_warn("%s holds %d files or more: not saving the profile of pid %d", dir,
+				 MAX_SAVED_PROFILES, (int)pids[i]);
 			continue;
 		}
 		err = cprofd__stop_session(d, pids[i], &data, &size, &summary);
@@ -582,9 +583,9 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	} else if (listen_fd < 0) {
-		log_err("the socket from systemd: %s", listen_fd == -EBADF
-								? "expected one listening Unix stream socket"
-								: strerror(-listen_fd));
+		log_err("the socket from systemd: %s",
+			listen_fd == -EBADF ? "expected one listening Unix stream socket"
+					    : strerror(-listen_fd));
 		err = 1;
 		goto out;
 	}

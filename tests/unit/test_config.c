@@ -84,7 +84,8 @@ static void test_errors(void)
 		{ "hz =\n", "line 1: hz: no value" },
 		{ "hz = 0\n", "line 1: hz: '0' is not an integer from 1 to 10000" },
 		{ "hz = 10001\n", "line 1: hz: '10001' is not an integer from 1 to 10000" },
-		{ "hz = 99 # comment\n", "line 1: hz: '99 # comment' is not an integer from 1 to 10000" },
+		{ "hz = 99 # comment\n",
+		  "line 1: hz: '99 # comment' is not an integer from 1 to 10000" },
 		{ "hz = -5\n", "line 1: hz: '-5' is not an integer from 1 to 10000" },
 		{ "hz = 99K\n", "line 1: hz: '99K' is not an integer from 1 to 10000" },
 		{ "hz = 99999999999999999999999\n",
@@ -97,9 +98,11 @@ static void test_errors(void)
 		  "line 1: ring_buffer_size: '4T' is not a power of two from 4K to 1G (suffix K, M or G)" },
 		{ "stack_table_size = 1K\n",
 		  "line 1: stack_table_size: '1K' is not a size from 64K to 1024G (suffix K, M or G)" },
-		{ "stack_table_size = 99999999999G\n", "line 1: stack_table_size: '99999999999G' is "
-						       "not a size from 64K to 1024G (suffix K, M or G)" },
-		{ "max_processes = 0\n", "line 1: max_processes: '0' is not an integer from 1 to 4194304" },
+		{ "stack_table_size = 99999999999G\n",
+		  "line 1: stack_table_size: '99999999999G' is "
+		  "not a size from 64K to 1024G (suffix K, M or G)" },
+		{ "max_processes = 0\n",
+		  "line 1: max_processes: '0' is not an integer from 1 to 4194304" },
 		{ "drain_interval_ms = 10001\n",
 		  "line 1: drain_interval_ms: '10001' is not an integer from 1 to 10000" },
 		{ "socket_group = Cprof\n", "line 1: socket_group: 'Cprof' is not a group name "
