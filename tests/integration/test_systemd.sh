@@ -324,6 +324,54 @@ check "the killed daemon's program ${old_prog:-(none)} went with it" prog_gone "
 in_sandbox rm -rf /run/systemd/system/cprofd.service.d
 sctl daemon-reload
 
+# --- each capability is needed ---------------------------------------------------------
+# The service again, each time without one of its capabilities.
+ALL_CAPS="CAP_BPF CAP_PERFMON CAP_SYSLOG CAP_DAC_READ_SEARCH"
+without() { # CAP: restarts cprofd with every capability of the unit but CAP
+	local rest
+	rest=$(tr ' ' '\n' <<<"$ALL_CAPS" | grep -vx "$1" | tr '\n' ' ')
+	in_sandbox mkdir -p /run/systemd/system/cprofd.service.d
+	printf '[Service]\nCapabilityBoundingSet=\nCapabilityBoundingSet=%s\nAmbientCapabilities=\nAmbientCapabilities=%s\n' \
+		"$rest" "$rest" | in_sandbox sh -c 'cat >/run/systemd/system/cprofd.service.d/caps.conf'
+	sctl daemon-reload
+	sctl reset-failed cprofd.service 2>/dev/null
+	sctl restart cprofd.service 2>/dev/null
+}
+# pprof_of PROGRAM ARGS...: 2 s profile of a program started in the sandbox, as pprof -top.
+pprof_of() {
+	local pid
+	pid=$(start_in_sandbox "$@")
+	sleep 0.2
+	cprofctl_in profile "$pid" --seconds 2 -o "$TMP/caps.pb.gz" >/dev/null
+	in_sandbox kill "$pid"
+	pprof_top "$TMP/caps.pb.gz"
+}
+load_errors() {
+	journal | grep -c 'loading the BPF sampler: Operation not permitted'
+}
+for cap in CAP_BPF CAP_PERFMON; do
+	before=$(load_errors)
+	without $cap
+	sleep 0.5
+	check "without $cap the BPF program does not load" \
+		bash -c "[ '$(show ActiveState)' != active ] && [ $(load_errors) -gt $before ]"
+done
+without CAP_SYSLOG
+pprof_of dd if=/dev/zero of=/dev/null bs=1M count=100000000 >"$TMP/nosyslog.txt"
+check "without CAP_SYSLOG kernel frames have no names" \
+	bash -c "grep -q 'kernel\]+0x' $TMP/nosyslog.txt && ! grep -Eq 'read_zero|do_syscall_64' $TMP/nosyslog.txt"
+in_sandbox sh -c 'mkdir -m 0700 /usr/local/cprof-private && cp "$1" /usr/local/cprof-private/' sh \
+	"$WORKLOADS/hotspots"
+without CAP_DAC_READ_SEARCH
+pprof_of /usr/local/cprof-private/hotspots --seconds 60 >"$TMP/nodac.txt"
+check "without CAP_DAC_READ_SEARCH a binary in a private directory has no names" \
+	bash -c "grep -q 'hotspots+0x' $TMP/nodac.txt && ! grep -q hot_a $TMP/nodac.txt"
+in_sandbox rm /run/systemd/system/cprofd.service.d/caps.conf
+sctl daemon-reload
+sctl restart cprofd.service
+check "with all four, the same binary has names" \
+	grep -q hot_a <(pprof_of /usr/local/cprof-private/hotspots --seconds 60)
+
 # --- socket activation -----------------------------------------------------------------
 prog_id=$(main_pid_prog)
 sctl stop cprofd.service 2>/dev/null
