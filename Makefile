@@ -10,6 +10,11 @@ BUILD ?= build
 OBJ := $(BUILD)/obj
 PREFIX ?= /usr/local
 DESTDIR ?=
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
 CC ?= cc
 CLANG ?= clang
@@ -53,7 +58,7 @@ WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps demo check check-asan check-unit check-integration tests install clean
+.PHONY: all deps demo check check-asan check-unit check-integration tests install deb clean
 
 all: $(BUILD)/cprofd $(BUILD)/cprofctl
 
@@ -135,10 +140,44 @@ check-unit: tests
 check-integration: tests
 	$(Q)tests/run.sh --integration $(BUILD)
 
+# The unit names /usr/sbin/cprofd; another PREFIX gets its own path.
 install: all
 	install -D -m 0755 $(BUILD)/cprofd $(DESTDIR)$(PREFIX)/sbin/cprofd
 	install -D -m 0755 $(BUILD)/cprofctl $(DESTDIR)$(PREFIX)/bin/cprofctl
-	install -D -m 0644 packaging/cprofd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/cprofd.service
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/sbin/cprofd|$(PREFIX)/sbin/cprofd|' packaging/cprofd.service \
+		> $(DESTDIR)$(UNITDIR)/cprofd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/cprofd.service
+	install -m 0644 packaging/cprofd.socket $(DESTDIR)$(UNITDIR)/cprofd.socket
+	install -D -m 0644 packaging/cprofd.sysusers $(DESTDIR)$(SYSUSERSDIR)/cprofd.conf
+	install -D -m 0644 packaging/cprofd.conf $(DESTDIR)$(SYSCONFDIR)/cprofd/cprofd.conf
+	install -D -m 0644 packaging/man/cprofd.8 $(DESTDIR)$(MANDIR)/man8/cprofd.8
+	install -D -m 0644 packaging/man/cprofctl.1 $(DESTDIR)$(MANDIR)/man1/cprofctl.1
+	install -D -m 0644 packaging/bash-completion/cprofctl \
+		$(DESTDIR)$(BASHCOMPDIR)/cprofctl
+
+# A Debian package from packaging/debian/, built in a copy of the sources
+# under $(BUILD)/deb (again only when a source changed), then checked by
+# lintian; the .deb lands there too. dpkg-buildpackage gets a clean
+# environment: a BUILD or SANITIZE of ours must not reach debian/rules.
+DEB_SOURCES := Makefile README.md bpf include common daemon client packaging
+DEB_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' packaging/debian/changelog)
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB := $(BUILD)/deb/cprofd_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+deb: $(DEB)
+
+$(DEB): $(shell find $(DEB_SOURCES) -type f 2>/dev/null)
+	$(call msg,DEB,$@)
+	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/cprofd
+	$(Q)cp -a $(DEB_SOURCES) $(BUILD)/deb/cprofd/
+	$(Q)cp -a packaging/debian $(BUILD)/deb/cprofd/debian
+	$(Q)cd $(BUILD)/deb/cprofd && env -i PATH="$$PATH" HOME="$$HOME" LC_ALL=C.UTF-8 \
+		dpkg-buildpackage -b -us -uc >../build.log 2>&1 || { tail -40 ../build.log; exit 1; }
+	$(Q)lintian --fail-on error $(BUILD)/deb/cprofd_*.changes >$(BUILD)/deb/lintian.txt 2>&1 || \
+		{ cat $(BUILD)/deb/lintian.txt; exit 1; }
+	$(Q)sed 's/^/  lintian: /' $(BUILD)/deb/lintian.txt
+	$(Q)test -f $@
 
 clean:
 	rm -rf $(BUILD) build-asan

@@ -23,6 +23,15 @@ const volatile __u64 wakeup_bytes = 256 * 1024;
 /* /proc counts process start times in clock ticks: 1e9 / sysconf(_SC_CLK_TCK) ns each. */
 const volatile __u64 ns_per_clock_tick = 10000000;
 
+/*
+ * The daemon's PID namespace (st_dev and st_ino of /proc/self/ns/pid) when
+ * it is not the initial one, set before load: pids are then taken in that
+ * namespace, the one the daemon and its clients name processes in (a
+ * container, or systemd's own namespace in the tests). 0: initial pids.
+ */
+const volatile __u64 pidns_dev = 0;
+const volatile __u64 pidns_ino = 0;
+
 /* Targets by process: tgid -> session slot. Edited by the daemon. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -78,6 +87,15 @@ int cprof_sample(struct bpf_perf_event_data *ctx)
 	long kernel_bytes, user_bytes;
 	__u64 size, flags = BPF_RB_NO_WAKEUP;
 
+	if (pidns_ino) {
+		struct bpf_pidns_info ns;
+
+		/* A task the daemon's namespace cannot see is nobody's target. */
+		if (bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)))
+			return 0;
+		pid_tgid = (__u64)ns.tgid << 32 | ns.pid;
+		tgid = ns.tgid;
+	}
 	if (tgid == 0) /* the idle task */
 		return 0;
 	target = find_target(tgid);

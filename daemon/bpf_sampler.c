@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -15,6 +16,9 @@
 #include <bpf/libbpf.h>
 
 #include "profile.skel.h"
+
+/* The inode of the initial PID namespace (PROC_PID_INIT_INO), fixed by the kernel. */
+#define INITIAL_PIDNS_INO 0xEFFFFFFCu
 
 struct bpf_sampler {
 	struct profile_bpf *skel;
@@ -49,6 +53,7 @@ static bool is_power_of_two(size_t x)
 struct bpf_sampler *bpf_sampler__new(const struct bpf_sampler_options *opts)
 {
 	struct bpf_sampler *s;
+	struct stat pidns;
 	int err, fd;
 
 	if (!opts->on_record || !is_power_of_two(opts->ring_buffer_bytes) ||
@@ -79,6 +84,11 @@ struct bpf_sampler *bpf_sampler__new(const struct bpf_sampler_options *opts)
 		goto err_destroy;
 	s->skel->rodata->ns_per_clock_tick = 1000000000ull / sysconf(_SC_CLK_TCK);
 	s->skel->rodata->wakeup_bytes = opts->wakeup_bytes ? opts->wakeup_bytes : s->ring_bytes / 2;
+	/* In a PID namespace of its own, the daemon names processes by its pids. */
+	if (stat("/proc/self/ns/pid", &pidns) == 0 && pidns.st_ino != INITIAL_PIDNS_INO) {
+		s->skel->rodata->pidns_dev = pidns.st_dev;
+		s->skel->rodata->pidns_ino = pidns.st_ino;
+	}
 	err = profile_bpf__load(s->skel);
 	if (err)
 		goto err_destroy;

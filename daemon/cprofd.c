@@ -96,6 +96,11 @@ unsigned int cprofd__default_hz(const struct cprofd *d)
 	return d->opts.default_hz;
 }
 
+void cprofd__set_default_hz(struct cprofd *d, unsigned int hz)
+{
+	d->opts.default_hz = hz;
+}
+
 static struct session *find_session(const struct cprofd *d, pid_t pid)
 {
 	for (int slot = 0; slot < CPROF_MAX_SESSIONS; slot++)
@@ -456,6 +461,16 @@ int cprofd__drain(struct cprofd *d)
 size_t cprofd__n_sessions(const struct cprofd *d)
 {
 	return d->n_sessions;
+}
+
+size_t cprofd__session_pids(const struct cprofd *d, pid_t *ret_pids, size_t max)
+{
+	size_t n = 0;
+
+	for (int slot = 0; slot < CPROF_MAX_SESSIONS && n < max; slot++)
+		if (d->sessions[slot])
+			ret_pids[n++] = d->sessions[slot]->pid;
+	return n;
 }
 
 uint64_t cprofd__total_samples(const struct cprofd *d)

@@ -41,6 +41,8 @@ struct cprofd *cprofd__new(const struct cprofd_options *opts);
 void cprofd__free(struct cprofd *d);
 
 unsigned int cprofd__default_hz(const struct cprofd *d);
+/* Sets the rate of sessions started without one (on a configuration reload). */
+void cprofd__set_default_hz(struct cprofd *d, unsigned int hz);
 
 /*
  * Starts sampling process pid at hz for owner (whose right to do so the
@@ -100,6 +102,11 @@ int cprofd__drain(struct cprofd *d);
 
 /* Number of sessions, running or ended. */
 size_t cprofd__n_sessions(const struct cprofd *d);
+/*
+ * Writes the pids of up to max sessions to ret_pids (for saving them at
+ * shutdown). Returns how many it wrote.
+ */
+size_t cprofd__session_pids(const struct cprofd *d, pid_t *ret_pids, size_t max);
 /* Samples counted by all sessions since start (for STATUS lines). */
 uint64_t cprofd__total_samples(const struct cprofd *d);
 

@@ -3,8 +3,11 @@
  * cprofd: options, the listening socket, and the event loop that ties the
  * ring-buffer drain, the HTTP server and signals together.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -13,7 +16,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/signalfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -21,16 +26,24 @@
 
 #include <linux/types.h>
 
+#include "config.h"
 #include "cprof_protocol.h"
 #include "cprof_record.h"
 #include "cprofd.h"
 #include "http_server.h"
 #include "log.h"
 
-struct config {
+/* How often a changed state is reported to systemd (STATUS=). */
+#define STATUS_INTERVAL_US (1000 * 1000)
+/* Profiles saved at shutdown stop being written past this many files. */
+#define MAX_SAVED_PROFILES 256
+
+/* What the command line says; its values override the configuration file's. */
+struct options {
 	const char *socket_path;
-	struct cprofd_options cprofd;
-	unsigned int drain_interval_ms;
+	const char *config_path;
+	bool config_path_given; /* then a missing file is an error */
+	struct config given; /* .set says which values were given */
 };
 
 static void usage(FILE *f)
@@ -40,54 +53,32 @@ static void usage(FILE *f)
 		"A sampling profiler daemon: serves pprof profiles of processes over a Unix socket.\n"
 		"\n"
 		"  --socket PATH            listen on PATH (default %s)\n"
+		"  --config PATH            read PATH (default %s, if it exists)\n"
 		"  --hz HZ                  default sampling rate (default %d)\n"
 		"  --ring-buffer-size BYTES ring buffer size, a power of two (default 4 MiB)\n"
 		"  --stack-table-size BYTES bound of the stack table (default 256 MiB)\n"
+		"  --max-processes N        bound of the process table (default 65536)\n"
 		"  --drain-interval-ms MS   how often the ring buffer is drained (default 100)\n"
+		"  --socket-group GROUP     group of the socket cprofd binds itself\n"
 		"  --foreground             run in the foreground (always the case; for scripts)\n"
 		"  --verbose                log debug messages\n"
-		"  --help, --version\n",
-		CPROF_DEFAULT_SOCKET, CPROF_DEFAULT_HZ);
+		"  --help, --version\n"
+		"\n"
+		"Options override the configuration file. SIGHUP reloads it. See cprofd(8).\n",
+		CPROF_DEFAULT_SOCKET, CONFIG_DEFAULT_PATH, CPROF_DEFAULT_HZ);
 }
 
-/* Parses a size with an optional K/M/G suffix (powers of 1024). */
-static int parse_size(const char *s, size_t *ret)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -EINVAL;
-	switch (*end) {
-	case 'G':
-		v <<= 10; /* fall through */
-	case 'M':
-		v <<= 10; /* fall through */
-	case 'K':
-		v <<= 10;
-		end++;
-		break;
-	case '\0':
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (*end)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
-static int parse_args(int argc, char **argv, struct config *c)
+static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum {
 		OPT_SOCKET = 256,
+		OPT_CONFIG,
 		OPT_HZ,
 		OPT_RING,
 		OPT_STACKS,
+		OPT_PROCESSES,
 		OPT_DRAIN,
+		OPT_GROUP,
 		OPT_FG,
 		OPT_VERBOSE,
 		OPT_HELP,
@@ -95,54 +86,76 @@ static int parse_args(int argc, char **argv, struct config *c)
 	};
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "hz", required_argument, NULL, OPT_HZ },
 		{ "ring-buffer-size", required_argument, NULL, OPT_RING },
 		{ "stack-table-size", required_argument, NULL, OPT_STACKS },
+		{ "max-processes", required_argument, NULL, OPT_PROCESSES },
 		{ "drain-interval-ms", required_argument, NULL, OPT_DRAIN },
+		{ "socket-group", required_argument, NULL, OPT_GROUP },
 		{ "foreground", no_argument, NULL, OPT_FG },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{}
 	};
-	size_t v;
+	struct config *g = &o->given;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_SOCKET:
-			c->socket_path = optarg;
+			o->socket_path = optarg;
+			break;
+		case OPT_CONFIG:
+			o->config_path = optarg;
+			o->config_path_given = true;
 			break;
 		case OPT_HZ:
-			if (parse_size(optarg, &v) || v < CPROF_MIN_HZ || v > CPROF_MAX_HZ) {
+			if (config__parse_hz(optarg, &g->hz)) {
 				fprintf(stderr, "cprofd: --hz must be %d to %d\n", CPROF_MIN_HZ,
 					CPROF_MAX_HZ);
 				return -1;
 			}
-			c->cprofd.default_hz = v;
+			g->set |= CONFIG_HZ;
 			break;
 		case OPT_RING:
-			if (parse_size(optarg, &v) || v < 4096 || (v & (v - 1))) {
+			if (config__parse_ring_buffer_size(optarg, &g->ring_buffer_bytes)) {
 				fprintf(stderr, "cprofd: --ring-buffer-size must be a power of two "
-						"of at least 4096\n");
+						"from 4K to 1G\n");
 				return -1;
 			}
-			c->cprofd.ring_buffer_bytes = v;
+			g->set |= CONFIG_RING_BUFFER_SIZE;
 			break;
 		case OPT_STACKS:
-			if (parse_size(optarg, &v) || v < (1 << 16)) {
+			if (config__parse_stack_table_size(optarg, &g->stack_table_bytes)) {
 				fprintf(stderr,
-					"cprofd: --stack-table-size must be at least 64K\n");
+					"cprofd: --stack-table-size must be from 64K to 1024G\n");
 				return -1;
 			}
-			c->cprofd.stack_table_bytes = v;
+			g->set |= CONFIG_STACK_TABLE_SIZE;
+			break;
+		case OPT_PROCESSES:
+			if (config__parse_max_processes(optarg, &g->max_processes)) {
+				fprintf(stderr, "cprofd: --max-processes must be 1 to 4194304\n");
+				return -1;
+			}
+			g->set |= CONFIG_MAX_PROCESSES;
 			break;
 		case OPT_DRAIN:
-			if (parse_size(optarg, &v) || v < 1 || v > 10000) {
+			if (config__parse_drain_interval_ms(optarg, &g->drain_interval_ms)) {
 				fprintf(stderr, "cprofd: --drain-interval-ms must be 1 to 10000\n");
 				return -1;
 			}
-			c->drain_interval_ms = v;
+			g->set |= CONFIG_DRAIN_INTERVAL_MS;
+			break;
+		case OPT_GROUP:
+			if (config__parse_group_name(optarg, g->socket_group,
+						     sizeof(g->socket_group))) {
+				fprintf(stderr, "cprofd: --socket-group: not a group name\n");
+				return -1;
+			}
+			g->set |= CONFIG_SOCKET_GROUP;
 			break;
 		case OPT_FG:
 			break;
@@ -165,6 +178,40 @@ static int parse_args(int argc, char **argv, struct config *c)
 		fprintf(stderr, "cprofd: unexpected argument '%s'\n", argv[optind]);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * The configuration in force: built-in defaults, then the file, then the
+ * command line. A missing file is fine unless --config named it. Returns 0,
+ * or a negative errno with the reason in err.
+ */
+static int load_config(const struct options *o, struct config *ret, char *err, size_t err_size)
+{
+	const struct config *g = &o->given;
+	struct config c;
+	int r;
+
+	config__init(&c);
+	r = config__load(&c, o->config_path, err, err_size);
+	if (r == -ENOENT && !o->config_path_given)
+		r = 0;
+	if (r)
+		return r;
+	if (g->set & CONFIG_HZ)
+		c.hz = g->hz;
+	if (g->set & CONFIG_RING_BUFFER_SIZE)
+		c.ring_buffer_bytes = g->ring_buffer_bytes;
+	if (g->set & CONFIG_STACK_TABLE_SIZE)
+		c.stack_table_bytes = g->stack_table_bytes;
+	if (g->set & CONFIG_MAX_PROCESSES)
+		c.max_processes = g->max_processes;
+	if (g->set & CONFIG_DRAIN_INTERVAL_MS)
+		c.drain_interval_ms = g->drain_interval_ms;
+	if (g->set & CONFIG_SOCKET_GROUP)
+		memcpy(c.socket_group, g->socket_group, sizeof(c.socket_group));
+	c.set |= g->set;
+	*ret = c;
 	return 0;
 }
 
@@ -217,10 +264,35 @@ static int listen_unix(const char *path)
 	return fd;
 }
 
+/* Gives the socket file to group (when not ""). Returns 0 or a negative errno. */
+static int set_socket_group(const char *path, const char *group)
+{
+	struct group *gr;
+
+	if (!*group)
+		return 0;
+	errno = 0;
+	gr = getgrnam(group);
+	if (!gr)
+		return errno ? -errno : -ENOENT;
+	if (chown(path, (uid_t)-1, gr->gr_gid))
+		return -errno;
+	return 0;
+}
+
 struct loop_ctx {
 	struct cprofd *cprofd;
+	const struct options *options;
+	struct config config; /* in force */
+	bool own_socket; /* bound by us, not passed by systemd */
 	sd_event_source *drain_timer;
+	sd_event_source *status_timer;
 	uint64_t drain_interval_us;
+	/* What the last STATUS= said, so that an unchanged state is not sent again. */
+	size_t status_sessions;
+	uint64_t status_samples;
+	unsigned int status_hz;
+	bool status_sent;
 };
 
 static int on_ring_ready(sd_event_source *source, int fd, uint32_t revents, void *userdata)
@@ -243,54 +315,279 @@ static int on_drain_timer(sd_event_source *source, uint64_t usec, void *userdata
 	return 0;
 }
 
+/* Tells systemd (systemctl status) how many sessions run and what they sampled. */
+static void send_status(struct loop_ctx *ctx, bool force)
+{
+	size_t sessions = cprofd__n_sessions(ctx->cprofd);
+	uint64_t samples = cprofd__total_samples(ctx->cprofd);
+	unsigned int hz = cprofd__default_hz(ctx->cprofd);
+
+	if (!force && ctx->status_sent && sessions == ctx->status_sessions &&
+	    samples == ctx->status_samples && hz == ctx->status_hz)
+		return;
+	ctx->status_sessions = sessions;
+	ctx->status_samples = samples;
+	ctx->status_hz = hz;
+	ctx->status_sent = true;
+	sd_notifyf(0,
+		   "STATUS=%zu session%s running, %" PRIu64 " samples since start, default %u Hz",
+		   sessions, sessions == 1 ? "" : "s", samples, hz);
+}
+
+static int on_status_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	struct loop_ctx *ctx = userdata;
+
+	send_status(ctx, false);
+	sd_event_source_set_time(source, usec + STATUS_INTERVAL_US);
+	return 0;
+}
+
+/* Logs a setting that cannot change while the BPF objects and tables are loaded. */
+static void note_restart_needed(const char *key, size_t running, size_t wanted)
+{
+	if (running != wanted)
+		log_msg(LOG_NOTICE,
+			"%s changed from %zu to %zu: applies at the next restart of cprofd", key,
+			running, wanted);
+}
+
+/*
+ * SIGHUP: reads the configuration again. A bad file changes nothing. The
+ * rate, the drain interval and the socket's group apply at once; the ring
+ * buffer and the table bounds size objects made at start, so they wait for
+ * the next restart (and say so).
+ */
+static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct loop_ctx *ctx = userdata;
+	struct config next, *cur = &ctx->config;
+	char err[256];
+	int r;
+
+	sd_notify(0, "RELOADING=1\nSTATUS=Reloading the configuration");
+	r = load_config(ctx->options, &next, err, sizeof(err));
+	if (r) {
+		log_err("reloading %s: %s; keeping the running configuration",
+			ctx->options->config_path, err);
+		goto out;
+	}
+	if (ctx->own_socket && strcmp(next.socket_group, cur->socket_group)) {
+		r = set_socket_group(ctx->options->socket_path, next.socket_group);
+		if (r) {
+			log_err("reloading %s: socket_group %s: %s; keeping the running "
+				"configuration",
+				ctx->options->config_path, next.socket_group,
+				r == -ENOENT ? "no such group" : strerror(-r));
+			goto out;
+		}
+	} else if (!ctx->own_socket && strcmp(next.socket_group, cur->socket_group)) {
+		log_msg(LOG_NOTICE, "socket_group changed: the socket from systemd keeps the "
+				    "group of cprofd.socket (SocketGroup=)");
+	}
+	note_restart_needed("ring_buffer_size", cur->ring_buffer_bytes, next.ring_buffer_bytes);
+	note_restart_needed("stack_table_size", cur->stack_table_bytes, next.stack_table_bytes);
+	note_restart_needed("max_processes", cur->max_processes, next.max_processes);
+	/* Remember what runs, not what waits for a restart. */
+	next.ring_buffer_bytes = cur->ring_buffer_bytes;
+	next.stack_table_bytes = cur->stack_table_bytes;
+	next.max_processes = cur->max_processes;
+
+	cprofd__set_default_hz(ctx->cprofd, next.hz);
+	ctx->drain_interval_us = next.drain_interval_ms * 1000ull;
+	*cur = next;
+	log_info("reloaded %s: default %u Hz, drain every %u ms, socket group %s",
+		 ctx->options->config_path, cur->hz, cur->drain_interval_ms,
+		 *cur->socket_group ? cur->socket_group : "unchanged");
+out:
+	sd_notify(0, "READY=1");
+	send_status(ctx, true);
+	return 0;
+}
+
+/* Files in dir, up to limit (a bound on what saving at shutdown may pile up). */
+static size_t count_files(const char *dir, size_t limit)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while (n < limit && (e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static int write_file(const char *path, const void *data, size_t size)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+	const char *p = data;
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (size) {
+		ssize_t n = write(fd, p, size);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		p += n;
+		size -= n;
+	}
+	if (close(fd) && !err)
+		err = -errno;
+	if (err)
+		unlink(path);
+	return err;
+}
+
+/*
+ * At shutdown, sessions nobody stopped are ended; under systemd
+ * ($STATE_DIRECTORY) their profiles are saved there as
+ * pid-PID-UNIXTIME.pb.gz, up to MAX_SAVED_PROFILES files in the directory.
+ */
+static void save_sessions(struct cprofd *d)
+{
+	const char *state = getenv("STATE_DIRECTORY");
+	pid_t pids[CPROF_MAX_SESSIONS];
+	char dir[PATH_MAX], path[PATH_MAX + 64];
+	size_t n = cprofd__session_pids(d, pids, CPROF_MAX_SESSIONS);
+
+	if (!n)
+		return;
+	if (!state || !*state) {
+		log_info("ending %zu session%s; without a state directory their profiles are "
+			 "discarded",
+			 n, n == 1 ? "" : "s");
+		return;
+	}
+	/* systemd gives a colon-separated list; the first is ours. */
+	snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(state, ":"), state);
+	for (size_t i = 0; i < n; i++) {
+		struct cprofd_summary summary;
+		void *data;
+		size_t size;
+		int err;
+
+		if (count_files(dir, MAX_SAVED_PROFILES) >= MAX_SAVED_PROFILES) {
+			log_warn("%s holds %d files or more: not saving the profile of pid %d", dir,
+				 MAX_SAVED_PROFILES, (int)pids[i]);
+			continue;
+		}
+		err = cprofd__stop_session(d, pids[i], &data, &size, &summary);
+		if (err) {
+			log_warn("ending the session of pid %d: %s, discarding it", (int)pids[i],
+				 strerror(-err));
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/pid-%d-%lld.pb.gz", dir, (int)pids[i],
+			 (long long)time(NULL));
+		err = write_file(path, data, size);
+		if (err)
+			log_warn("saving the profile of pid %d to %s: %s, discarding it",
+				 (int)pids[i], path, strerror(-err));
+		else
+			log_info("saved the profile of pid %d to %s: %" PRIu64 " samples, %" PRIu64
+				 " lost",
+				 (int)pids[i], path, summary.samples, summary.lost);
+		free(data);
+	}
+}
+
+/*
+ * The fd systemd passed (cprofd.socket), if any: it must be one listening
+ * Unix stream socket. Returns the fd, -ENOENT when none was passed, or
+ * another negative errno.
+ */
+static int socket_from_systemd(void)
+{
+	int n = sd_listen_fds(1);
+
+	if (n < 0)
+		return n;
+	if (n == 0)
+		return -ENOENT;
+	if (n > 1 || sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0)
+		return -EBADF;
+	return SD_LISTEN_FDS_START;
+}
+
 int main(int argc, char **argv)
 {
-	struct config config = {
+	struct options options = {
 		.socket_path = CPROF_DEFAULT_SOCKET,
-		.cprofd = {
-			.ring_buffer_bytes = 4 << 20,
-			.stack_table_bytes = 256 << 20,
-			.max_processes = 65536,
-			.default_hz = CPROF_DEFAULT_HZ,
-		},
-		.drain_interval_ms = 100,
+		.config_path = CONFIG_DEFAULT_PATH,
 	};
-	struct loop_ctx ctx = {};
+	struct loop_ctx ctx = { .options = &options };
+	struct cprofd_options cprofd_options = {};
 	struct http_server *http = NULL;
 	sd_event_source *ring_source = NULL;
 	sd_event *loop = NULL;
-	bool own_socket = false;
-	int listen_fd = -1, err, n_fds;
+	int listen_fd = -1, err;
 	sigset_t signals;
+	char reason[256];
 
-	if (parse_args(argc, argv, &config))
+	if (parse_args(argc, argv, &options))
 		return 2;
+	err = load_config(&options, &ctx.config, reason, sizeof(reason));
+	if (err) {
+		log_err("reading %s: %s", options.config_path, reason);
+		sd_notifyf(0, "STATUS=Bad configuration: %s: %s\nERRNO=%d", options.config_path,
+			   reason, -err);
+		return 2;
+	}
 
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGTERM);
 	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGHUP);
 	sigprocmask(SIG_BLOCK, &signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	ctx.cprofd = cprofd__new(&config.cprofd);
+	cprofd_options.ring_buffer_bytes = ctx.config.ring_buffer_bytes;
+	cprofd_options.stack_table_bytes = ctx.config.stack_table_bytes;
+	cprofd_options.max_processes = ctx.config.max_processes;
+	cprofd_options.default_hz = ctx.config.hz;
+	ctx.cprofd = cprofd__new(&cprofd_options);
 	if (!ctx.cprofd) {
-		log_err("loading the BPF sampler: %s", strerror(errno));
+		err = errno;
+		log_err("loading the BPF sampler: %s", strerror(err));
+		sd_notifyf(0, "STATUS=Loading the BPF sampler: %s\nERRNO=%d", strerror(err), err);
 		return 1;
 	}
 
-	n_fds = sd_listen_fds(1);
-	if (n_fds == 1) {
-		listen_fd = SD_LISTEN_FDS_START;
-	} else {
-		listen_fd = listen_unix(config.socket_path);
+	listen_fd = socket_from_systemd();
+	if (listen_fd == -ENOENT) {
+		listen_fd = listen_unix(options.socket_path);
 		if (listen_fd < 0) {
-			log_err("listening on %s: %s", config.socket_path,
+			log_err("listening on %s: %s", options.socket_path,
 				listen_fd == -EADDRINUSE ? "another cprofd answers there"
 							 : strerror(-listen_fd));
 			err = 1;
 			goto out;
 		}
-		own_socket = true;
+		ctx.own_socket = true;
+		err = set_socket_group(options.socket_path, ctx.config.socket_group);
+		if (err) {
+			log_err("giving %s to group %s: %s", options.socket_path,
+				ctx.config.socket_group,
+				err == -ENOENT ? "no such group" : strerror(-err));
+			err = 1;
+			goto out;
+		}
+	} else if (listen_fd < 0) {
+		log_err("the socket from systemd: %s",
+			listen_fd == -EBADF ? "expected one listening Unix stream socket"
+					    : strerror(-listen_fd));
+		err = 1;
+		goto out;
 	}
 
 	err = sd_event_default(&loop);
@@ -299,18 +596,29 @@ int main(int argc, char **argv)
 	err = sd_event_add_signal(loop, NULL, SIGTERM, NULL, NULL);
 	if (err >= 0)
 		err = sd_event_add_signal(loop, NULL, SIGINT, NULL, NULL);
+	if (err >= 0)
+		err = sd_event_add_signal(loop, NULL, SIGHUP, on_reload, &ctx);
+	if (err < 0)
+		goto out_loop_error;
+	/* Pings WATCHDOG=1 at half of WatchdogSec= whenever the loop runs. */
+	err = sd_event_set_watchdog(loop, true);
 	if (err < 0)
 		goto out_loop_error;
 	err = sd_event_add_io(loop, &ring_source, cprofd__ring_fd(ctx.cprofd), EPOLLIN,
 			      on_ring_ready, &ctx);
 	if (err < 0)
 		goto out_loop_error;
-	ctx.drain_interval_us = config.drain_interval_ms * 1000ull;
+	ctx.drain_interval_us = ctx.config.drain_interval_ms * 1000ull;
 	err = sd_event_add_time_relative(loop, &ctx.drain_timer, CLOCK_MONOTONIC,
 					 ctx.drain_interval_us, 0, on_drain_timer, &ctx);
 	if (err < 0)
 		goto out_loop_error;
 	sd_event_source_set_enabled(ctx.drain_timer, SD_EVENT_ON);
+	err = sd_event_add_time_relative(loop, &ctx.status_timer, CLOCK_MONOTONIC,
+					 STATUS_INTERVAL_US, 0, on_status_timer, &ctx);
+	if (err < 0)
+		goto out_loop_error;
+	sd_event_source_set_enabled(ctx.status_timer, SD_EVENT_ON);
 
 	http = http_server__new(loop, listen_fd, ctx.cprofd);
 	if (!http) {
@@ -318,10 +626,16 @@ int main(int argc, char **argv)
 		goto out_loop_error;
 	}
 
-	log_info("listening on %s", own_socket ? config.socket_path : "the socket from systemd");
-	sd_notify(0, "READY=1\nSTATUS=Waiting for sessions");
+	/*
+	 * Ready means loaded: the program and its maps are in the kernel. Perf
+	 * events are opened and attached only while a session runs.
+	 */
+	log_info("BPF sampler loaded, listening on %s",
+		 ctx.own_socket ? options.socket_path : "the socket from systemd");
+	sd_notify(0, "READY=1");
+	send_status(&ctx, true);
 	err = sd_event_loop(loop);
-	sd_notify(0, "STOPPING=1");
+	sd_notify(0, "STOPPING=1\nSTATUS=Stopping: ending sessions");
 	log_info("stopping");
 	if (err < 0)
 		goto out_loop_error;
@@ -334,13 +648,17 @@ out_loop_error:
 out:
 	/* Timed profiles get what they have; then nothing stays attached. */
 	http_server__free(http);
+	sd_event_source_disable_unref(ctx.status_timer);
 	sd_event_source_disable_unref(ctx.drain_timer);
 	sd_event_source_disable_unref(ring_source);
+	if (ctx.cprofd)
+		save_sessions(ctx.cprofd);
 	cprofd__free(ctx.cprofd);
 	sd_event_unref(loop);
-	if (own_socket) {
+	if (ctx.own_socket) {
 		close(listen_fd);
-		unlink(config.socket_path);
+		unlink(options.socket_path);
 	}
+	log_info("stopped; BPF sampler unloaded");
 	return err;
 }

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cprof_protocol.h"
+
+#define MIN_RING_BUFFER_BYTES 4096
+#define MAX_RING_BUFFER_BYTES (1ull << 30)
+#define MIN_STACK_TABLE_BYTES (1ull << 16)
+#define MAX_STACK_TABLE_BYTES (1ull << 40)
+#define MAX_MAX_PROCESSES (1u << 22)
+#define MAX_DRAIN_INTERVAL_MS 10000
+/* Longest key or value quoted in an error message. */
+#define MAX_KEY_LEN 64
+
+void config__init(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->hz = CPROF_DEFAULT_HZ;
+	c->ring_buffer_bytes = 4 << 20;
+	c->stack_table_bytes = 256 << 20;
+	c->max_processes = 65536;
+	c->drain_interval_ms = 100;
+}
+
+int config__parse_size(const char *s, size_t *ret)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -ERANGE;
+	switch (*end) {
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	}
+	if (*end)
+		return -EINVAL;
+	if (shift && v > (~0ull >> shift))
+		return -ERANGE;
+	v <<= shift;
+	if (v > SIZE_MAX)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+/* A plain decimal number (no suffix) within [min, max]. */
+static int parse_number(const char *s, unsigned long long min, unsigned long long max,
+			unsigned long long *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (errno || v < min || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+int config__parse_hz(const char *s, unsigned int *ret)
+{
+	unsigned long long v;
+	int err = parse_number(s, CPROF_MIN_HZ, CPROF_MAX_HZ, &v);
+
+	if (!err)
+		*ret = v;
+	return err;
+}
+
+int config__parse_ring_buffer_size(const char *s, size_t *ret)
+{
+	size_t v;
+	int err = config__parse_size(s, &v);
+
+	if (err)
+		return err;
+	if (v < MIN_RING_BUFFER_BYTES || v > MAX_RING_BUFFER_BYTES || (v & (v - 1)))
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+int config__parse_stack_table_size(const char *s, size_t *ret)
+{
+	size_t v;
+	int err = config__parse_size(s, &v);
+
+	if (err)
+		return err;
+	if (v < MIN_STACK_TABLE_BYTES || v > MAX_STACK_TABLE_BYTES)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+int config__parse_max_processes(const char *s, size_t *ret)
+{
+	unsigned long long v;
+	int err = parse_number(s, 1, MAX_MAX_PROCESSES, &v);
+
+	if (!err)
+		*ret = v;
+	return err;
+}
+
+int config__parse_drain_interval_ms(const char *s, unsigned int *ret)
+{
+	unsigned long long v;
+	int err = parse_number(s, 1, MAX_DRAIN_INTERVAL_MS, &v);
+
+	if (!err)
+		*ret = v;
+	return err;
+}
+
+/* As useradd and systemd-sysusers accept them: [a-z_][a-z0-9_-]*, at most 32. */
+int config__parse_group_name(const char *s, char *ret, size_t ret_size)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > CONFIG_GROUP_NAME_MAX || n >= ret_size)
+		return -EINVAL;
+	if (!(islower((unsigned char)s[0]) || s[0] == '_'))
+		return -EINVAL;
+	for (size_t i = 1; i < n; i++) {
+		unsigned char ch = s[i];
+
+		if (!(islower(ch) || isdigit(ch) || ch == '_' || ch == '-'))
+			return -EINVAL;
+	}
+	memcpy(ret, s, n + 1);
+	return 0;
+}
+
+struct key {
+	const char *name;
+	enum config_key bit;
+	const char *expected; /* for the error message */
+};
+
+static const struct key keys[] = {
+	{ "hz", CONFIG_HZ, "an integer from 1 to 10000" },
+	{ "ring_buffer_size", CONFIG_RING_BUFFER_SIZE,
+	  "a power of two from 4K to 1G (suffix K, M or G)" },
+	{ "stack_table_size", CONFIG_STACK_TABLE_SIZE,
+	  "a size from 64K to 1024G (suffix K, M or G)" },
+	{ "max_processes", CONFIG_MAX_PROCESSES, "an integer from 1 to 4194304" },
+	{ "drain_interval_ms", CONFIG_DRAIN_INTERVAL_MS, "an integer from 1 to 10000" },
+	{ "socket_group", CONFIG_SOCKET_GROUP, "a group name ([a-z_][a-z0-9_-]*, at most 32)" },
+};
+
+static int set_value(struct config *c, enum config_key bit, const char *value)
+{
+	switch (bit) {
+	case CONFIG_HZ:
+		return config__parse_hz(value, &c->hz);
+	case CONFIG_RING_BUFFER_SIZE:
+		return config__parse_ring_buffer_size(value, &c->ring_buffer_bytes);
+	case CONFIG_STACK_TABLE_SIZE:
+		return config__parse_stack_table_size(value, &c->stack_table_bytes);
+	case CONFIG_MAX_PROCESSES:
+		return config__parse_max_processes(value, &c->max_processes);
+	case CONFIG_DRAIN_INTERVAL_MS:
+		return config__parse_drain_interval_ms(value, &c->drain_interval_ms);
+	case CONFIG_SOCKET_GROUP:
+		return config__parse_group_name(value, c->socket_group, sizeof(c->socket_group));
+	}
+	return -EINVAL;
+}
+
+static void set_error(char *err, size_t err_size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_error(char *err, size_t err_size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !err_size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, err_size, fmt, ap);
+	va_end(ap);
+}
+
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/* Strips blanks at both ends of [*start, *end). */
+static void trim(char **start, char **end)
+{
+	while (*start < *end && is_blank(**start))
+		(*start)++;
+	while (*end > *start && is_blank((*end)[-1]))
+		(*end)--;
+}
+
+/* Parses one line (NUL-terminated, no newline) into *c. */
+static int parse_line(struct config *c, char *line, unsigned int number, char *err, size_t err_size)
+{
+	char *key = line, *key_end, *value, *value_end = line + strlen(line);
+	const struct key *k = NULL;
+	char *eq;
+	int ret;
+
+	if (value_end > line && value_end[-1] == '\r')
+		value_end--;
+	trim(&key, &value_end);
+	if (key == value_end || *key == '#')
+		return 0;
+	eq = memchr(key, '=', value_end - key);
+	if (!eq) {
+		set_error(err, err_size, "line %u: expected 'key = value'", number);
+		return -EINVAL;
+	}
+	key_end = eq;
+	value = eq + 1;
+	trim(&key, &key_end);
+	trim(&value, &value_end);
+	*key_end = '\0';
+	*value_end = '\0';
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(keys[i].name, key) == 0) {
+			k = &keys[i];
+			break;
+		}
+	}
+	if (!k) {
+		set_error(err, err_size, "line %u: unknown key '%.*s'", number, MAX_KEY_LEN, key);
+		return -EINVAL;
+	}
+	if (c->set & k->bit) {
+		set_error(err, err_size, "line %u: %s given twice", number, k->name);
+		return -EINVAL;
+	}
+	if (!*value) {
+		set_error(err, err_size, "line %u: %s: no value", number, k->name);
+		return -EINVAL;
+	}
+	ret = set_value(c, k->bit, value);
+	if (ret) {
+		set_error(err, err_size, "line %u: %s: '%.*s' is not %s", number, k->name,
+			  MAX_KEY_LEN, value, k->expected);
+		return -EINVAL;
+	}
+	c->set |= k->bit;
+	return 0;
+}
+
+int config__parse(struct config *c, const char *text, size_t size, char *err, size_t err_size)
+{
+	struct config next = *c;
+	unsigned int number = 0;
+	char *copy, *line, *end;
+	int ret = 0;
+
+	next.set = 0;
+	if (size > CONFIG_MAX_BYTES) {
+		set_error(err, err_size, "longer than %d bytes", CONFIG_MAX_BYTES);
+		return -EINVAL;
+	}
+	if (memchr(text, '\0', size)) {
+		set_error(err, err_size, "contains a NUL byte");
+		return -EINVAL;
+	}
+	copy = malloc(size + 1);
+	if (!copy) {
+		set_error(err, err_size, "out of memory");
+		return -ENOMEM;
+	}
+	memcpy(copy, text, size);
+	copy[size] = '\0';
+	for (line = copy; *line; line = end + 1) {
+		end = strchr(line, '\n');
+		if (end)
+			*end = '\0';
+		ret = parse_line(&next, line, ++number, err, err_size);
+		if (ret || !end)
+			break;
+	}
+	free(copy);
+	if (ret)
+		return ret;
+	*c = next;
+	return 0;
+}
+
+int config__load(struct config *c, const char *path, char *err, size_t err_size)
+{
+	char buf[CONFIG_MAX_BYTES + 1];
+	size_t size = 0;
+	struct stat st;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		ret = -errno;
+		set_error(err, err_size, "%s", strerror(errno));
+		return ret;
+	}
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		set_error(err, err_size, "%s", strerror(errno));
+		close(fd);
+		return ret;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		set_error(err, err_size, "not a regular file");
+		close(fd);
+		return -EINVAL;
+	}
+	/* Read one byte past the limit so that an over-long file is seen as such. */
+	while (size < sizeof(buf)) {
+		ssize_t n = read(fd, buf + size, sizeof(buf) - size);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			set_error(err, err_size, "%s", strerror(errno));
+			close(fd);
+			return ret;
+		}
+		if (n == 0)
+			break;
+		size += n;
+	}
+	close(fd);
+	return config__parse(c, buf, size, err, err_size);
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The configuration file, /etc/cprofd/cprofd.conf: one "key = value" per
+ * line, '#' starts a comment line, blank lines are ignored. The parser is
+ * strict: an unknown or repeated key, a value out of range or trailing text
+ * is an error naming the line, and nothing of a bad file is applied.
+ *
+ *   hz = 99                     default sampling rate
+ *   ring_buffer_size = 4M       BPF ring buffer, a power of two >= 4K
+ *   stack_table_size = 256M     bound of the stack table, >= 64K
+ *   max_processes = 65536       bound of the process table
+ *   drain_interval_ms = 100     how often the ring buffer is drained
+ *   socket_group = cprof        group of the socket cprofd binds itself
+ *
+ * Sizes take a K, M or G suffix (powers of 1024).
+ */
+#ifndef CPROF_CONFIG_H
+#define CPROF_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/cprofd/cprofd.conf"
+/* A longer file is refused: a configuration is a few lines. */
+#define CONFIG_MAX_BYTES (64 * 1024)
+#define CONFIG_GROUP_NAME_MAX 32
+
+/* Bits of config.set: which keys the file (or command line) gave. */
+enum config_key {
+	CONFIG_HZ = 1u << 0,
+	CONFIG_RING_BUFFER_SIZE = 1u << 1,
+	CONFIG_STACK_TABLE_SIZE = 1u << 2,
+	CONFIG_MAX_PROCESSES = 1u << 3,
+	CONFIG_DRAIN_INTERVAL_MS = 1u << 4,
+	CONFIG_SOCKET_GROUP = 1u << 5,
+};
+
+struct config {
+	unsigned int hz; /* CPROF_MIN_HZ..CPROF_MAX_HZ */
+	size_t ring_buffer_bytes; /* power of two, >= 4096 */
+	size_t stack_table_bytes; /* >= 64 KiB */
+	size_t max_processes; /* >= 1 */
+	unsigned int drain_interval_ms; /* 1..10000 */
+	char socket_group[CONFIG_GROUP_NAME_MAX + 1]; /* "": leave the socket's group alone */
+	unsigned int set; /* enum config_key bits given explicitly */
+};
+
+/* Fills *c with the built-in defaults; set is 0. */
+void config__init(struct config *c);
+
+/*
+ * Parses text (size bytes, not necessarily NUL-terminated) over the values
+ * already in *c. Returns 0, or -EINVAL with a one-line reason such as
+ * "line 3: unknown key 'hz2'" in err; *c is left untouched on error.
+ */
+int config__parse(struct config *c, const char *text, size_t size, char *err, size_t err_size);
+
+/*
+ * Reads and parses the file at path over *c. Returns 0, -ENOENT when the
+ * file does not exist (*c untouched), or another negative errno with the
+ * reason in err (*c untouched).
+ */
+int config__load(struct config *c, const char *path, char *err, size_t err_size);
+
+/*
+ * Validators shared with the command line. Each returns 0 and writes
+ * *ret, or -EINVAL (-ERANGE when well-formed but out of range).
+ */
+int config__parse_size(const char *s, size_t *ret);
+int config__parse_hz(const char *s, unsigned int *ret);
+int config__parse_ring_buffer_size(const char *s, size_t *ret);
+int config__parse_stack_table_size(const char *s, size_t *ret);
+int config__parse_max_processes(const char *s, size_t *ret);
+int config__parse_drain_interval_ms(const char *s, unsigned int *ret);
+int config__parse_group_name(const char *s, char *ret, size_t ret_size);
+
+#endif /* CPROF_CONFIG_H */

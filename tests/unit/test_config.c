@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Unit tests of daemon/config.c: defaults, every key, comments and blanks,
+ * and the strictness that keeps a bad file from being applied in part.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cprof_protocol.h"
+#include "test.h"
+
+static int parse(struct config *c, const char *text, char *err, size_t err_size)
+{
+	return config__parse(c, text, strlen(text), err, err_size);
+}
+
+static void test_defaults(void)
+{
+	struct config c;
+
+	config__init(&c);
+	ASSERT_EQ(c.hz, CPROF_DEFAULT_HZ);
+	ASSERT_EQ(c.ring_buffer_bytes, 4 << 20);
+	ASSERT_EQ(c.stack_table_bytes, 256 << 20);
+	ASSERT_EQ(c.max_processes, 65536);
+	ASSERT_EQ(c.drain_interval_ms, 100);
+	ASSERT_STREQ(c.socket_group, "");
+	ASSERT_EQ(c.set, 0);
+}
+
+static void test_every_key(void)
+{
+	const char *text = "# cprofd.conf\n"
+			   "\n"
+			   "hz = 49\n"
+			   "ring_buffer_size=8M\n"
+			   "\tstack_table_size =  1G  \n"
+			   "max_processes = 1000\r\n"
+			   "drain_interval_ms = 250\n"
+			   "   # indented comment\n"
+			   "socket_group = cprof";
+	char err[256] = "";
+	struct config c;
+
+	config__init(&c);
+	if (!ASSERT_OK(parse(&c, text, err, sizeof(err))))
+		printf("#   %s\n", err);
+	ASSERT_EQ(c.hz, 49);
+	ASSERT_EQ(c.ring_buffer_bytes, 8 << 20);
+	ASSERT_EQ(c.stack_table_bytes, 1ull << 30);
+	ASSERT_EQ(c.max_processes, 1000);
+	ASSERT_EQ(c.drain_interval_ms, 250);
+	ASSERT_STREQ(c.socket_group, "cprof");
+	ASSERT_EQ(c.set, CONFIG_HZ | CONFIG_RING_BUFFER_SIZE | CONFIG_STACK_TABLE_SIZE |
+				 CONFIG_MAX_PROCESSES | CONFIG_DRAIN_INTERVAL_MS |
+				 CONFIG_SOCKET_GROUP);
+}
+
+static void test_empty_file_keeps_values(void)
+{
+	char err[256];
+	struct config c;
+
+	config__init(&c);
+	c.hz = 7;
+	ASSERT_OK(parse(&c, "", err, sizeof(err)));
+	ASSERT_OK(parse(&c, "\n# only comments\n\n", err, sizeof(err)));
+	ASSERT_EQ(c.hz, 7);
+	ASSERT_EQ(c.set, 0);
+}
+
+/* Every bad file is refused with the expected message, and *c stays as it was. */
+static void test_errors(void)
+{
+	static const struct {
+		const char *text;
+		const char *message;
+	} cases[] = {
+		{ "hz = 99\nhz2 = 5\n", "line 2: unknown key 'hz2'" },
+		{ "hz 99\n", "line 1: expected 'key = value'" },
+		{ "hz = 99\nhz = 50\n", "line 2: hz given twice" },
+		{ "hz =\n", "line 1: hz: no value" },
+		{ "hz = 0\n", "line 1: hz: '0' is not an integer from 1 to 10000" },
+		{ "hz = 10001\n", "line 1: hz: '10001' is not an integer from 1 to 10000" },
+		{ "hz = 99 # comment\n",
+		  "line 1: hz: '99 # comment' is not an integer from 1 to 10000" },
+		{ "hz = -5\n", "line 1: hz: '-5' is not an integer from 1 to 10000" },
+		{ "hz = 99K\n", "line 1: hz: '99K' is not an integer from 1 to 10000" },
+		{ "hz = 99999999999999999999999\n",
+		  "line 1: hz: '99999999999999999999999' is not an integer from 1 to 10000" },
+		{ "ring_buffer_size = 3M\n",
+		  "line 1: ring_buffer_size: '3M' is not a power of two from 4K to 1G (suffix K, M or G)" },
+		{ "ring_buffer_size = 2048\n",
+		  "line 1: ring_buffer_size: '2048' is not a power of two from 4K to 1G (suffix K, M or G)" },
+		{ "ring_buffer_size = 4T\n",
+		  "line 1: ring_buffer_size: '4T' is not a power of two from 4K to 1G (suffix K, M or G)" },
+		{ "stack_table_size = 1K\n",
+		  "line 1: stack_table_size: '1K' is not a size from 64K to 1024G (suffix K, M or G)" },
+		{ "stack_table_size = 99999999999G\n",
+		  "line 1: stack_table_size: '99999999999G' is "
+		  "not a size from 64K to 1024G (suffix K, M or G)" },
+		{ "max_processes = 0\n",
+		  "line 1: max_processes: '0' is not an integer from 1 to 4194304" },
+		{ "drain_interval_ms = 10001\n",
+		  "line 1: drain_interval_ms: '10001' is not an integer from 1 to 10000" },
+		{ "socket_group = Cprof\n", "line 1: socket_group: 'Cprof' is not a group name "
+					    "([a-z_][a-z0-9_-]*, at most 32)" },
+		{ "socket_group = a b\n", "line 1: socket_group: 'a b' is not a group name "
+					  "([a-z_][a-z0-9_-]*, at most 32)" },
+		{ "socket_group = abcdefghijabcdefghijabcdefghijabc\n",
+		  "line 1: socket_group: 'abcdefghijabcdefghijabcdefghijabc' is not a group name "
+		  "([a-z_][a-z0-9_-]*, at most 32)" },
+		{ "[cprofd]\n", "line 1: expected 'key = value'" },
+		{ "= 5\n", "line 1: unknown key ''" },
+	};
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config c, before;
+
+		config__init(&c);
+		before = c;
+		err[0] = '\0';
+		ASSERT_EQ(parse(&c, cases[i].text, err, sizeof(err)), -EINVAL);
+		ASSERT_STREQ(err, cases[i].message);
+		ASSERT_TRUE(memcmp(&c, &before, sizeof(c)) == 0);
+	}
+}
+
+/* A good line before a bad one is not applied either. */
+static void test_bad_file_applies_nothing(void)
+{
+	char err[256];
+	struct config c;
+
+	config__init(&c);
+	ASSERT_EQ(parse(&c, "hz = 50\nring_buffer_size = 5\n", err, sizeof(err)), -EINVAL);
+	ASSERT_EQ(c.hz, CPROF_DEFAULT_HZ);
+	ASSERT_EQ(c.set, 0);
+}
+
+static void test_nul_and_size_limits(void)
+{
+	static char big[CONFIG_MAX_BYTES + 2];
+	char err[256];
+	struct config c;
+
+	config__init(&c);
+	ASSERT_EQ(config__parse(&c, "hz = 5\0\n", 8, err, sizeof(err)), -EINVAL);
+	ASSERT_STREQ(err, "contains a NUL byte");
+	memset(big, '\n', sizeof(big) - 1);
+	ASSERT_EQ(config__parse(&c, big, sizeof(big) - 1, err, sizeof(err)), -EINVAL);
+	ASSERT_STREQ(err, "longer than 65536 bytes");
+	ASSERT_OK(config__parse(&c, big, CONFIG_MAX_BYTES, err, sizeof(err)));
+	/* No error buffer at all is fine. */
+	ASSERT_EQ(config__parse(&c, "x", 1, NULL, 0), -EINVAL);
+}
+
+static void test_sizes(void)
+{
+	size_t v;
+
+	ASSERT_OK(config__parse_size("0", &v));
+	ASSERT_EQ(v, 0);
+	ASSERT_OK(config__parse_size("3K", &v));
+	ASSERT_EQ(v, 3072);
+	ASSERT_OK(config__parse_size("2G", &v));
+	ASSERT_EQ(v, 2ull << 30);
+	ASSERT_EQ(config__parse_size("", &v), -EINVAL);
+	ASSERT_EQ(config__parse_size("K", &v), -EINVAL);
+	ASSERT_EQ(config__parse_size("1k", &v), -EINVAL);
+	ASSERT_EQ(config__parse_size("1KB", &v), -EINVAL);
+	ASSERT_EQ(config__parse_size(" 1", &v), -EINVAL);
+	ASSERT_EQ(config__parse_size("+1", &v), -EINVAL);
+	ASSERT_EQ(config__parse_size("17179869184G", &v), -ERANGE);
+}
+
+static void test_load(void)
+{
+	char path[] = "/tmp/cprof-test-config.XXXXXX";
+	char err[256];
+	struct config c;
+	int fd;
+
+	config__init(&c);
+	ASSERT_EQ(config__load(&c, "/nonexistent/cprofd.conf", err, sizeof(err)), -ENOENT);
+	ASSERT_EQ(config__load(&c, "/tmp", err, sizeof(err)), -EINVAL);
+	ASSERT_STREQ(err, "not a regular file");
+	fd = mkstemp(path);
+	if (!ASSERT_TRUE(fd >= 0))
+		return;
+	ASSERT_EQ(write(fd, "hz = 333\n", 9), 9);
+	close(fd);
+	ASSERT_OK(config__load(&c, path, err, sizeof(err)));
+	ASSERT_EQ(c.hz, 333);
+	ASSERT_EQ(c.set, CONFIG_HZ);
+	unlink(path);
+}
+
+int main(void)
+{
+	RUN_TEST(test_defaults);
+	RUN_TEST(test_every_key);
+	RUN_TEST(test_empty_file_keeps_values);
+	RUN_TEST(test_errors);
+	RUN_TEST(test_bad_file_applies_nothing);
+	RUN_TEST(test_nul_and_size_limits);
+	RUN_TEST(test_sizes);
+	RUN_TEST(test_load);
+	return TEST_SUMMARY();
+}
