@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "atomic_file.h"
@@ -17,7 +18,33 @@ struct atomic_file {
 	int fd;
 	/* PATH.tmp has become PATH, so there is nothing to remove. */
 	bool committed;
+	/*
+	 * PATH is not a regular file (a device such as /dev/null, a FIFO, or
+	 * "-" for standard output): written in place, never replaced.
+	 */
+	bool direct;
 };
+
+/* Opens a non-regular PATH (or "-") in place; -1 with errno when it is a regular file or absent. */
+static int open_direct(const char *path, bool *ret_direct)
+{
+	struct stat st;
+
+	*ret_direct = false;
+	if (strcmp(path, "-") == 0) {
+		*ret_direct = true;
+		return fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
+	}
+	if (stat(path, &st) < 0 || S_ISREG(st.st_mode))
+		return -1;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		*ret_direct = true;
+		return -1;
+	}
+	*ret_direct = true;
+	return open(path, O_WRONLY | O_CLOEXEC);
+}
 
 struct atomic_file *atomic_file__create(const char *path)
 {
@@ -35,6 +62,16 @@ struct atomic_file *atomic_file__create(const char *path)
 	file->path = strdup(path);
 	if (!file->path)
 		goto err;
+	file->fd = open_direct(path, &file->direct);
+	if (file->direct) {
+		if (file->fd < 0)
+			goto err;
+		free(file->temp_path);
+		file->temp_path = strdup(strcmp(path, "-") ? path : "standard output");
+		if (!file->temp_path)
+			goto err;
+		return file;
+	}
 	/* O_NOFOLLOW: in a shared directory PATH.tmp may be someone else's symlink. */
 	file->fd =
 		open(file->temp_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
@@ -81,6 +118,10 @@ int atomic_file__commit(struct atomic_file *file)
 	if (fd < 0)
 		return -EBADF;
 	file->fd = -1;
+	if (file->direct) {
+		file->committed = true;
+		return close(fd) < 0 && errno != EINTR ? -errno : 0;
+	}
 	/* Some file systems (NFS, quotas) report a full disk only here. */
 	if (fsync(fd) < 0) {
 		int saved_errno = errno;
@@ -102,7 +143,8 @@ void atomic_file__free(struct atomic_file *file)
 		return;
 	if (file->fd >= 0)
 		close(file->fd);
-	if (!file->committed)
+	/* In place means there is no temporary file, and the path is not ours to remove. */
+	if (!file->committed && !file->direct)
 		unlink(file->temp_path);
 	free(file->path);
 	free(file->temp_path);

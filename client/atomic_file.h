@@ -3,7 +3,8 @@
  * Write a file so that readers see either the old file or the complete new
  * one: the data goes to PATH.tmp, which replaces PATH only once it is all on
  * disk. A failed or abandoned write leaves PATH untouched and removes
- * PATH.tmp.
+ * PATH.tmp. A PATH that exists but is not a regular file (/dev/null, a
+ * FIFO) and "-" (standard output) are written in place, never replaced.
  */
 #ifndef CPROF_CLIENT_ATOMIC_FILE_H
 #define CPROF_CLIENT_ATOMIC_FILE_H

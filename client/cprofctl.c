@@ -512,7 +512,9 @@ static int print_summary(int pid, const char *path, uint64_t bytes,
 			snprintf(cells[i], CELL_SIZE, "%" PRIu64, values[i]);
 	}
 	if (!json_output) {
-		printf("wrote %s: %s samples, %s lost, %s s, %s distinct stacks\n", path,
+		/* With the profile on standard output, the summary goes beside it. */
+		fprintf(strcmp(path, "-") ? stdout : stderr,
+			"wrote %s: %s samples, %s lost, %s s, %s distinct stacks\n", path,
 		       cells[SUMMARY_SAMPLES], cells[SUMMARY_LOST], cells[SUMMARY_DURATION_NS],
 		       cells[SUMMARY_STACKS]);
 		return 0;
@@ -535,7 +537,7 @@ static int print_summary(int pid, const char *path, uint64_t bytes,
 	json_writer__object_end(&writer);
 	if (json_writer__finish(&writer, &text, &len))
 		return -ENOMEM;
-	fwrite(text, 1, len, stdout);
+	fwrite(text, 1, len, strcmp(path, "-") ? stdout : stderr);
 	free(text);
 	return 0;
 }
@@ -580,7 +582,7 @@ static int fetch_profile(const char *method, const char *target, long timeout_se
 	}
 	sink.file = atomic_file__create(path);
 	if (!sink.file)
-		return fail("cannot create %s.tmp: %s; the profile was not saved (%s)", path,
+		return fail("cannot write to %s: %s; the profile was not saved (%s)", path,
 			    errno == ELOOP ? "it is a symbolic link" : strerror(errno),
 			    before_note);
 
@@ -833,7 +835,7 @@ static const struct command commands[] = {
 			"be run again. Prints a summary, as JSON with --json.\n"
 			"\n"
 			"Options:\n"
-			"  -o, --output FILE  where to save the profile\n",
+			"  -o, --output FILE  where to save the profile; - for standard output\n",
 		.short_options = ":hjo:",
 		.long_options = stop_options,
 		.min_operands = 1,
@@ -851,7 +853,8 @@ static const struct command commands[] = {
 			"Options:\n"
 			"  --seconds N        how long to sample (required)\n"
 			"  --hz HZ            samples per second (default: cprofd's)\n"
-			"  -o, --output FILE  where to save it (default cprof-PID.pb.gz)\n",
+			"  -o, --output FILE  where to save it (default cprof-PID.pb.gz; - for\n"
+			"                     standard output)\n",
 		.short_options = ":hjo:",
 		.long_options = profile_options,
 		.min_operands = 1,
