@@ -16,10 +16,12 @@ ok "cprofd starts and listens on a temporary socket"
 start_workload hotspots --seconds 60
 hot_pid=$WORKLOAD_PID
 sleep 0.3
-perf record -q -e cpu-clock -F 99 -g -p "$WORKLOAD_PID" -o "$TMP/perf.data" -- sleep 10 \
+# 499 Hz for 10 s: enough samples (about 5000) that the two profiles'
+# shares differ by noise well under the 5-point tolerance.
+perf record -q -e cpu-clock -F 499 -g -p "$WORKLOAD_PID" -o "$TMP/perf.data" -- sleep 10 \
 	>"$TMP/perf.log" 2>&1 &
 perf_pid=$!
-check "cprofctl start" "$CPROFCTL" start "$WORKLOAD_PID" --hz 99
+check "cprofctl start" "$CPROFCTL" start "$WORKLOAD_PID" --hz 499
 "$CPROFCTL" status --json >"$TMP/status.json"
 check "status lists the session" \
 	test "$(json_field "$TMP/status.json" "[s['pid'] for s in j['sessions']]")" = "[$WORKLOAD_PID]"
@@ -36,7 +38,7 @@ pprof_top "$TMP/app.pb.gz" >"$TMP/top.txt"
 sed 's/^/#   /' "$TMP/top.txt" | head -12
 check "go tool pprof reads the profile with function names" grep -q 'hot_a' "$TMP/top.txt"
 $PROFILES shares --pprof "$TMP/app.pb.gz" --perf "$TMP/perf.data" \
-	--funcs hot_a,hot_b,hot_c --tolerance 5 --min-samples 500 >"$TMP/shares.txt" 2>&1
+	--funcs hot_a,hot_b,hot_c --tolerance 5 --min-samples 1500 >"$TMP/shares.txt" 2>&1
 rc=$?
 sed 's/^/#   /' "$TMP/shares.txt"
 check "hot functions within 5 points of perf on the same run" test "$rc" = 0
@@ -46,10 +48,11 @@ for f in hot_a hot_b hot_c; do
 		--min-fraction 0.9
 done
 go tool pprof -raw -symbolize=none "$TMP/app.pb.gz" >"$TMP/raw.txt" 2>&1
-check "profile carries period 1e9/99 ns and both sample types" \
-	grep -Eq 'PeriodType: cpu nanoseconds|samples/count cpu/nanoseconds' "$TMP/raw.txt"
-check "samples carry pid, tid and thread name labels" \
-	grep -Eq "pid:\[$WORKLOAD_PID\]|thread_name:\[hotspots\]" "$TMP/raw.txt"
+check "profile carries the period 1e9/499 ns" grep -qx "Period: 2004008" "$TMP/raw.txt"
+check "profile has both sample types" grep -qx "samples/count cpu/nanoseconds" "$TMP/raw.txt"
+check "samples carry pid and tid labels" grep -q "pid:\[$WORKLOAD_PID\] tid:\[$WORKLOAD_PID\]" \
+	"$TMP/raw.txt"
+check "samples carry the thread name" grep -q "thread_name:\[hotspots\]" "$TMP/raw.txt"
 check "profile has a mapping of the workload binary with a build ID" \
 	grep -Eq "workloads/hotspots.*[0-9a-f]{40}" "$TMP/raw.txt"
 "$CPROFCTL" status --json >"$TMP/status.json"
@@ -89,7 +92,12 @@ expect_error "rate out of range" "hz out of range" "$CPROFCTL" start "$WORKLOAD_
 "$CPROFCTL" start "$WORKLOAD_PID" --hz 99 >/dev/null
 expect_error "pid already profiled" "already being profiled" "$CPROFCTL" start "$WORKLOAD_PID"
 expect_error "another rate while sampling" "another rate" "$CPROFCTL" start $$ --hz 50
-"$CPROFCTL" stop "$WORKLOAD_PID" -o "$TMP/again.pb.gz" >/dev/null
+"$CPROFCTL" stop "$WORKLOAD_PID" -o - >"$TMP/again.pb.gz" 2>"$TMP/again.txt"
+check "stop -o - writes the profile to standard output" gzip -t "$TMP/again.pb.gz"
+check "and its summary to standard error" grep -q "^wrote -:" "$TMP/again.txt"
+"$CPROFCTL" start "$WORKLOAD_PID" >/dev/null
+"$CPROFCTL" stop "$WORKLOAD_PID" -o /dev/null >/dev/null
+check "stop -o /dev/null leaves /dev/null a device" test -c /dev/null
 expect_error "stop without a session" "no session" "$CPROFCTL" stop "$WORKLOAD_PID" -o "$TMP/x"
 code=$(curl -s -o "$TMP/body" -w '%{http_code}' --unix-socket "$SOCK" \
 	-X POST 'http://localhost/v1/sessions?pid=12abc')
