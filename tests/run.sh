@@ -6,15 +6,18 @@
 # "ok - name", "not ok - name" or "skip - name: why" lines and its own
 # "N passed, N failed" line last.
 #
-# Usage: tests/run.sh [--unit|--integration] BUILD_DIR...
+# Usage: tests/run.sh [--unit|--integration|--fuzz] BUILD_DIR...
 # With several build directories (say a normal and a sanitizer build),
-# every test runs once per build.
+# every test runs once per build. The fuzz smoke pass (tests/fuzz/run.sh,
+# FUZZ_SMOKE_SECONDS per target, default 10, 0 to leave it out) runs once,
+# on the first build: its targets carry their own sanitizers.
 set -u
 
 mode=all
 case "${1:-}" in
 --unit) mode=unit; shift ;;
 --integration) mode=integration; shift ;;
+--fuzz) mode=fuzz; shift ;;
 esac
 [ $# -gt 0 ] || set -- build
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,6 +51,7 @@ run_one() {
 }
 
 for build in "$@"; do
+	[ "$mode" = fuzz ] && break
 	if [ "$mode" != integration ]; then
 		for t in "$build"/tests/test_*; do
 			[ -x "$t" ] || continue
@@ -61,6 +65,11 @@ for build in "$@"; do
 		done
 	fi
 done
+
+fuzz_seconds=${FUZZ_SMOKE_SECONDS:-10}
+if { [ "$mode" = all ] || [ "$mode" = fuzz ]; } && [ "$fuzz_seconds" != 0 ]; then
+	run_one "$1: fuzz smoke (${fuzz_seconds} s each)" "$here/fuzz/run.sh" "$1" "$fuzz_seconds"
+fi
 
 if [ "$skipped" != 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"
