@@ -35,8 +35,9 @@ static size_t input_addresses(const uint8_t *data, size_t size, uint64_t *ret, s
 		uint64_t address = 0;
 
 		for (; i < size && isxdigit(data[i]); i++)
-			address = address << 4 | (uint64_t)(isdigit(data[i]) ? data[i] - '0' :
-								     (data[i] | 0x20) - 'a' + 10);
+			address = address << 4 |
+				  (uint64_t)(isdigit(data[i]) ? data[i] - '0'
+							      : (data[i] | 0x20) - 'a' + 10);
 		ret[n++] = address;
 		ret[n++] = address + 1;
 		while (i < size && data[i] != '\n')

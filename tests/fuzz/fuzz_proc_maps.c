@@ -56,8 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(!m->deleted || m->path);
 		check_find(&maps, i);
 	}
-	FUZZ_CHECK(proc_maps__find(&maps, 0) == (maps.n && maps.maps[0].start == 0 ?
-							 &maps.maps[0] : NULL));
+	FUZZ_CHECK(proc_maps__find(&maps, 0) ==
+		   (maps.n && maps.maps[0].start == 0 ? &maps.maps[0] : NULL));
 	proc_maps__release(&maps);
 	FUZZ_CHECK(maps.maps == NULL && maps.n == 0);
 	proc_maps__release(&maps);
