@@ -6,6 +6,8 @@
  * re-stat the file at most once a second and could answer for the input
  * before. Then the build ID is asked for, and the function at every few
  * bytes of the file taken as a file offset, and at a few extreme offsets.
+ * An input with a build ID is then loaded once more with a copy of itself
+ * as its separate debug file (DEBUG_ROOT/.build-id/xx/yyyy.debug).
  */
 #include <limits.h>
 #include <stdbool.h>
@@ -23,8 +25,8 @@ static char *debug_root; /* an empty directory: no debug file from elsewhere */
 
 static void remove_scratch(void)
 {
-	fuzz__remove_scratch(binary_path);
 	rmdir(debug_root);
+	fuzz__remove_scratch(binary_path);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -64,24 +66,28 @@ static void lookup(struct symbolizer *s, uint64_t offset, bool twice)
 	FUZZ_CHECK(strcmp(sym.name, again.name) == 0 && sym.offset == again.offset);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/*
+ * Loads the file at binary_path with a fresh symbolizer and asks for its
+ * build ID and functions. Returns a copy of the build ID or NULL.
+ */
+static char *symbolize(size_t size)
 {
 	struct symbolizer_options opts = { .debug_root = debug_root, .max_binaries = 2 };
 	static const uint64_t extremes[] = { UINT64_MAX, UINT64_MAX - 1, 1ull << 63 };
-	struct symbolizer *s;
+	struct symbolizer *s = symbolizer__new(&opts);
+	char *build_id = NULL;
 	const char *hex;
 	int err;
 
-	fuzz__write_file(binary_path, data, size);
-	s = symbolizer__new(&opts);
 	FUZZ_CHECK(s);
-
 	err = symbolizer__build_id(s, binary_path, &hex);
 	if (err == 0) {
 		size_t len = strlen(hex);
 
 		FUZZ_CHECK(len > 0 && len % 2 == 0 && len <= 128);
 		FUZZ_CHECK(strspn(hex, "0123456789abcdef") == len);
+		build_id = strdup(hex);
+		FUZZ_CHECK(build_id);
 	} else {
 		FUZZ_CHECK(err < 0);
 	}
@@ -92,5 +98,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lookup(s, extremes[i], true);
 	FUZZ_CHECK(symbolizer__memory(s) > 0);
 	symbolizer__free(s);
+	return build_id;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char ids_dir[PATH_MAX], dir[PATH_MAX], debug_path[PATH_MAX];
+	char *build_id;
+
+	fuzz__write_file(binary_path, data, size);
+	build_id = symbolize(size);
+	if (!build_id || strlen(build_id) < 4) {
+		free(build_id);
+		return 0;
+	}
+
+	/*
+	 * Again, with a copy of the input where the symbolizer looks for the
+	 * debug file of that build ID, so the debug file path runs too.
+	 */
+	snprintf(ids_dir, sizeof(ids_dir), "%s/.build-id", debug_root);
+	snprintf(dir, sizeof(dir), "%s/%.2s", ids_dir, build_id);
+	snprintf(debug_path, sizeof(debug_path), "%s/%s.debug", dir, build_id + 2);
+	FUZZ_CHECK((mkdir(ids_dir, 0700) == 0 || errno == EEXIST) &&
+		   (mkdir(dir, 0700) == 0 || errno == EEXIST));
+	fuzz__write_file(debug_path, data, size);
+	free(symbolize(size));
+	unlink(debug_path);
+	rmdir(dir);
+	rmdir(ids_dir);
+	free(build_id);
 	return 0;
 }
