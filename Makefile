@@ -5,6 +5,8 @@
 # make check     install what is missing, build, run every test
 # make V=1       show the commands
 # make SANITIZE=1 BUILD=build-asan   an ASan+UBSan build
+# make fuzz      build the libFuzzer targets, run each FUZZ_SECONDS (60)
+# make fuzz-smoke   the same for FUZZ_SMOKE_SECONDS (10) each, as check does
 
 BUILD ?= build
 OBJ := $(BUILD)/obj
@@ -58,7 +60,8 @@ WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps demo check check-asan check-unit check-integration tests install deb clean
+.PHONY: all deps demo check check-asan check-unit check-integration tests install deb clean \
+	fuzz fuzz-build fuzz-smoke
 
 all: $(BUILD)/cprofd $(BUILD)/cprofctl
 
@@ -115,6 +118,50 @@ $(BUILD)/workloads/%: tests/workloads/%.c tests/workloads/workload.h | $(BUILD)/
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -o $@ -lm
 
+# libFuzzer targets (clang only): tests/fuzz/fuzz_NAME.c each, linked against
+# the daemon's sources compiled again with coverage and sanitizers; the
+# archive lets a target take only the modules it calls. Seeds are in
+# tests/fuzz/corpus/NAME/, a dictionary in tests/fuzz/NAME.dict if any.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	       -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Werror -Werror=undef \
+	       -Wno-unused-parameter -D_GNU_SOURCE -Iinclude -Icommon
+FUZZ_LIB_OBJS := $(patsubst $(OBJ)/%,$(FUZZ_DIR)/obj/%,$(DAEMON_LIB_OBJS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRCS))
+
+$(FUZZ_DIR)/obj/daemon/%.o: daemon/%.c $(BUILD)/profile.skel.h
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Idaemon -I$(BUILD) -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/obj/common/%.o: common/%.c
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/libcprofd.a: $(FUZZ_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libcprofd.a
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Idaemon -I$(BUILD) -Itests/fuzz $< $(FUZZ_DIR)/libcprofd.a \
+		$(DAEMON_LIBS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory fuzz-build
+	$(Q)tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
+
+fuzz-smoke: deps
+	$(Q)$(MAKE) --no-print-directory fuzz-build
+	$(Q)tests/fuzz/run.sh $(BUILD) $(FUZZ_SMOKE_SECONDS)
+
 tests: all $(UNIT_BINS) $(WORKLOAD_BINS)
 
 deps:
@@ -124,15 +171,16 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all $(WORKLOAD_BINS)
 	$(Q)tests/demo.sh $(BUILD)
 
-# Every test runs twice: on the normal build, and on an ASan+UBSan build.
+# Every test runs twice: on the normal build, and on an ASan+UBSan build;
+# the fuzz targets (sanitized themselves) run once, briefly.
 check: deps
-	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)$(MAKE) --no-print-directory tests fuzz-build
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 tests
-	$(Q)tests/run.sh $(BUILD) build-asan
+	$(Q)FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) tests/run.sh $(BUILD) build-asan
 
 check-asan: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 tests
-	$(Q)tests/run.sh build-asan
+	$(Q)FUZZ_SMOKE_SECONDS=0 tests/run.sh build-asan
 
 check-unit: tests
 	$(Q)tests/run.sh --unit $(BUILD)
@@ -182,4 +230,4 @@ $(DEB): $(shell find $(DEB_SOURCES) -type f 2>/dev/null)
 clean:
 	rm -rf $(BUILD) build-asan
 
--include $(DAEMON_OBJS:.o=.d) $(CLIENT_OBJS:.o=.d)
+-include $(DAEMON_OBJS:.o=.d) $(CLIENT_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d)

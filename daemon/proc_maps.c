@@ -166,11 +166,11 @@ static int parse_line(const char *text, size_t line_offset, size_t len, struct p
 	}
 	if (pos < len) {
 		size_t path_len = len - pos;
+		const char *end = line + len;
 
-		const char *suffix = line + len - DELETED_SUFFIX_LEN;
-
+		/* end - DELETED_SUFFIX_LEN is formed only once the path is known to be longer. */
 		if (path_len > DELETED_SUFFIX_LEN &&
-		    memcmp(suffix, DELETED_SUFFIX, DELETED_SUFFIX_LEN) == 0) {
+		    memcmp(end - DELETED_SUFFIX_LEN, DELETED_SUFFIX, DELETED_SUFFIX_LEN) == 0) {
 			map->deleted = true;
 			path_len -= DELETED_SUFFIX_LEN;
 		}

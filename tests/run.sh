@@ -6,15 +6,18 @@
 # "ok - name", "not ok - name" or "skip - name: why" lines and its own
 # "N passed, N failed" line last.
 #
-# Usage: tests/run.sh [--unit|--integration] BUILD_DIR...
+# Usage: tests/run.sh [--unit|--integration|--fuzz] BUILD_DIR...
 # With several build directories (say a normal and a sanitizer build),
-# every test runs once per build.
+# every test runs once per build. The fuzz smoke pass (tests/fuzz/run.sh,
+# FUZZ_SMOKE_SECONDS per target, default 10, 0 to leave it out) runs once,
+# on the first build: its targets carry their own sanitizers.
 set -u
 
 mode=all
 case "${1:-}" in
 --unit) mode=unit; shift ;;
 --integration) mode=integration; shift ;;
+--fuzz) mode=fuzz; shift ;;
 esac
 [ $# -gt 0 ] || set -- build
 here=$(cd "$(dirname "$0")" && pwd)
@@ -50,6 +53,7 @@ run_one() {
 
 first_build=$1
 for build in "$@"; do
+	[ "$mode" = fuzz ] && break
 	# The sanitizer pass repeats the load test for less time: it checks errors, not volume.
 	if [ "$build" != "$first_build" ] && [ -z "${LOAD_SECONDS_SET:-}" ]; then
 		export LOAD_SECONDS=15
@@ -67,6 +71,11 @@ for build in "$@"; do
 		done
 	fi
 done
+
+fuzz_seconds=${FUZZ_SMOKE_SECONDS:-10}
+if { [ "$mode" = all ] || [ "$mode" = fuzz ]; } && [ "$fuzz_seconds" != 0 ]; then
+	run_one "$1: fuzz smoke (${fuzz_seconds} s each)" "$here/fuzz/run.sh" "$1" "$fuzz_seconds"
+fi
 
 if [ "$skipped" != 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"
