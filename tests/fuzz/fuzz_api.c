@@ -252,7 +252,7 @@ static bool is_json_object_line(const char *body, size_t size)
 
 static void check_json_response(const struct api_response *resp)
 {
-	static const unsigned int statuses[] = { 200, 201, 400, 404, 405, 409, 500, 503 };
+	static const unsigned int statuses[] = { 200, 201, 400, 403, 404, 405, 409, 500, 503 };
 	bool known = false;
 
 	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
@@ -283,11 +283,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Requests come from root or from an unprivileged user, alternately by input size. */
+static const struct access_peer root_peer = { .uid = 0, .gid = 0 };
+static const struct access_peer user_peer = { .uid = 65534, .gid = 65534 };
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data, *end = text + size, *p;
 	struct params params = {};
-	struct api_request req = { .get_param = get_param, .ctx = &params };
+	struct api_request req = { .get_param = get_param, .ctx = &params,
+				   .peer = size & 1 ? &user_peer : &root_peer };
 	struct api_response resp;
 	const char *target, *query;
 	char *method, *path;
