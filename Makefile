@@ -24,7 +24,8 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-rec
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-DAEMON_LIBS := -lbpf -lelf -ldw -lz -lsystemd -lmicrohttpd
+# libiberty: the C++ and Rust (legacy and v0) demangler that binutils and perf use.
+DAEMON_LIBS := -lbpf -lelf -ldw -liberty -lz -lsystemd -lmicrohttpd
 CLIENT_LIBS := -lcurl
 
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
