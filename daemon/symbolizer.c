@@ -84,8 +84,8 @@
 #define DWARF_BYTES_PER_LINE 48
 #define DWARF_BYTES_PER_FILE 48
 #define DWARF_BYTES_PER_UNIT 2048
-/* Demangled names kept until the next lookup: one per frame. */
-#define MAX_SCRATCH SYMBOLIZER_MAX_FRAMES
+/* Names made for the last lookup (demangled, qualified), kept until the next. */
+#define MAX_SCRATCH (2 * SYMBOLIZER_MAX_FRAMES + 2)
 
 /* Caps on the kallsyms file: a few MB in practice. */
 #define MAX_KALLSYMS_LINE 1024
@@ -1111,22 +1111,6 @@ static struct dwarf_unit *find_unit(const struct binary *b, uint64_t vaddr)
 	return NULL;
 }
 
-/* The linkage name of a DIE (following abstract origins), else its name; NULL if none. */
-static const char *die_function_name(Dwarf_Die *die)
-{
-	Dwarf_Attribute attr;
-	const char *name;
-
-	if ((dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
-	     dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr)) &&
-	    (name = dwarf_formstring(&attr)) && *name)
-		return name;
-	if (dwarf_attr_integrate(die, DW_AT_name, &attr) && (name = dwarf_formstring(&attr)) &&
-	    *name)
-		return name;
-	return NULL;
-}
-
 /* ---- names ---- */
 
 static void scratch_reset(struct symbolizer *s)
@@ -1157,6 +1141,90 @@ static const char *demangle(struct symbolizer *s, const char *name)
 	}
 	s->scratch[s->n_scratch++] = demangled;
 	return demangled;
+}
+
+/* Scopes whose names qualify what they contain, as C++ and Rust spell them. */
+static bool is_naming_scope(int tag)
+{
+	return tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
+	       tag == DW_TAG_structure_type || tag == DW_TAG_union_type ||
+	       tag == DW_TAG_module;
+}
+
+/*
+ * The name of a function without a linkage name (a static or inline C++
+ * function often has none): its DW_AT_name qualified by the namespaces and
+ * classes its declaration sits in, "ns::klass::name". Plain name when it
+ * sits in none. The result lives until the next lookup.
+ */
+static const char *qualified_name(struct symbolizer *s, Dwarf_Die *die, const char *name)
+{
+	Dwarf_Die target = *die, *scopes = NULL;
+	Dwarf_Attribute attr;
+	char buf[MAX_NAME_LEN], *copy;
+	size_t len = 0;
+	int n, i, hops;
+
+	/* From an inlined instance to its abstract function, to its declaration. */
+	for (hops = 0; hops < 4; hops++) {
+		if (!(dwarf_attr(&target, DW_AT_abstract_origin, &attr) ||
+		      dwarf_attr(&target, DW_AT_specification, &attr)) ||
+		    !dwarf_formref_die(&attr, &target))
+			break;
+	}
+	if (s->n_scratch == MAX_SCRATCH)
+		return name;
+	n = dwarf_getscopes_die(&target, &scopes);
+	/* scopes[0] is target itself, the last is the unit. */
+	for (i = n - 1; i >= 1; i--) {
+		const char *scope_name;
+		int written;
+
+		if (!is_naming_scope(dwarf_tag(&scopes[i])))
+			continue;
+		scope_name = dwarf_diename(&scopes[i]);
+		written = snprintf(buf + len, sizeof(buf) - len, "%s::",
+				   scope_name ? scope_name : "(anonymous namespace)");
+		if (written < 0 || (size_t)written >= sizeof(buf) - len) {
+			free(scopes);
+			return name;
+		}
+		len += (size_t)written;
+	}
+	free(scopes);
+	if (len == 0 || snprintf(buf + len, sizeof(buf) - len, "%s", name) >=
+				(int)(sizeof(buf) - len))
+		return name;
+	copy = strdup(buf);
+	if (!copy)
+		return name;
+	s->scratch[s->n_scratch++] = copy;
+	return copy;
+}
+
+/*
+ * The function a DIE names: *ret_system_name is its linkage name (following
+ * abstract origins and declarations) or else its DWARF name; the display
+ * name returned is that demangled, or qualified. NULL if it has no name.
+ */
+static const char *die_function_name(struct symbolizer *s, Dwarf_Die *die,
+				     const char **ret_system_name)
+{
+	Dwarf_Attribute attr;
+	const char *name;
+
+	if ((dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
+	     dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr)) &&
+	    (name = dwarf_formstring(&attr)) && *name) {
+		*ret_system_name = name;
+		return demangle(s, name);
+	}
+	if (dwarf_attr_integrate(die, DW_AT_name, &attr) && (name = dwarf_formstring(&attr)) &&
+	    *name) {
+		*ret_system_name = name;
+		return qualified_name(s, die, name);
+	}
+	return NULL;
 }
 
 /* ---- binary cache ---- */
@@ -1598,7 +1666,7 @@ static void push_frame(struct symbol_frame *frames, size_t *n, const struct symb
 /* The inlined frames at vaddr and the outermost function's file, line and DWARF name. */
 static void dwarf_frames(struct symbolizer *s, struct binary *b, uint64_t vaddr,
 			 struct symbol_frame *frames, size_t *ret_n, const char **ret_file,
-			 uint32_t *ret_line, const char **ret_name)
+			 uint32_t *ret_line, Dwarf_Die *ret_subprogram, bool *ret_has_subprogram)
 {
 	struct dwarf_unit *unit = find_unit(b, vaddr);
 	Dwarf_Die cudie, *scopes = NULL;
@@ -1637,18 +1705,18 @@ static void dwarf_frames(struct symbolizer *s, struct binary *b, uint64_t vaddr,
 	}
 	for (i = 0; i < n_scopes && i < MAX_SCOPES; i++) {
 		Dwarf_Die *scope = &scopes[i];
-		const char *name;
+		const char *name, *system_name = NULL;
 		Dwarf_Attribute attr;
 		Dwarf_Word call_file = 0, call_line = 0;
 
 		switch (dwarf_tag(scope)) {
 		case DW_TAG_inlined_subroutine:
-			name = die_function_name(scope);
+			name = die_function_name(s, scope, &system_name);
 			if (name) {
 				push_frame(frames, ret_n,
 					   &(struct symbol_frame){
-						   .function = demangle(s, name),
-						   .system_name = name,
+						   .function = name,
+						   .system_name = system_name,
 						   .file = file,
 						   .line = line,
 					   });
@@ -1664,7 +1732,9 @@ static void dwarf_frames(struct symbolizer *s, struct binary *b, uint64_t vaddr,
 				line = (uint32_t)call_line;
 			break;
 		case DW_TAG_subprogram:
-			*ret_name = die_function_name(scope);
+			/* Named by the caller only if the ELF symbols do not name it. */
+			*ret_subprogram = *scope;
+			*ret_has_subprogram = true;
 			i = n_scopes; /* the outermost function: done */
 			break;
 		default:
@@ -1681,7 +1751,9 @@ int symbolizer__lookup_frames(struct symbolizer *s, const struct symbolizer_file
 			      size_t max_frames, size_t *ret_n)
 {
 	struct symbol_frame frames[SYMBOLIZER_MAX_FRAMES];
-	const char *outer_file = NULL, *outer_name = NULL;
+	const char *outer_file = NULL, *outer_name = NULL, *outer_system_name = NULL;
+	bool has_subprogram = false;
+	Dwarf_Die subprogram;
 	const struct func_sym *sym;
 	uint32_t outer_line = 0;
 	struct binary *b;
@@ -1696,16 +1768,21 @@ int symbolizer__lookup_frames(struct symbolizer *s, const struct symbolizer_file
 	if (err)
 		return err;
 	if (b->dwarf)
-		dwarf_frames(s, b, vaddr, frames, &n, &outer_file, &outer_line, &outer_name);
+		dwarf_frames(s, b, vaddr, frames, &n, &outer_file, &outer_line, &subprogram,
+			     &has_subprogram);
 	/* count_unit() may have evicted others, never b. */
 	sym = find_function(b, vaddr);
-	if (sym)
-		outer_name = b->names + sym->name;
+	if (sym) {
+		outer_system_name = b->names + sym->name;
+		outer_name = demangle(s, outer_system_name);
+	} else if (has_subprogram) {
+		outer_name = die_function_name(s, &subprogram, &outer_system_name);
+	}
 	if (!outer_name)
 		return -ENOENT;
 	frames[n++] = (struct symbol_frame){
-		.function = demangle(s, outer_name),
-		.system_name = outer_name,
+		.function = outer_name,
+		.system_name = outer_system_name,
 		.file = outer_file,
 		.line = outer_line,
 	};
