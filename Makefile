@@ -50,7 +50,9 @@ CLIENT_OBJS := $(patsubst client/%.c,$(OBJ)/client/%.o,$(CLIENT_SRCS)) $(COMMON_
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
-WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_SRCS))
+WORKLOAD_CXX_SRCS := $(wildcard tests/workloads/*.cc)
+WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_SRCS)) \
+		 $(patsubst tests/workloads/%.cc,$(BUILD)/workloads/%,$(WORKLOAD_CXX_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -110,6 +112,11 @@ WORKLOAD_CFLAGS := -O2 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 $(BUILD)/workloads/%: tests/workloads/%.c | $(BUILD)/workloads
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -o $@ -lm
+
+# C++ workloads, for demangled names and inlined frames; same flags.
+$(BUILD)/workloads/%: tests/workloads/%.cc | $(BUILD)/workloads
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) $(WORKLOAD_CFLAGS) $< -o $@ -lm
 
 tests: all $(UNIT_BINS) $(WORKLOAD_BINS)
 
