@@ -1614,6 +1614,23 @@ static void test_api_misuse(void)
 	ASSERT_EQ(symbolizer__lookup_user(s, "/bin/sh", 0, NULL), -EINVAL);
 	ASSERT_EQ(symbolizer__build_id(s, NULL, &hex), -EINVAL);
 	ASSERT_EQ(symbolizer__lookup_kernel(NULL, 0, &sym), -EINVAL);
+	{
+		struct symbolizer_file file = { .path = NULL };
+		struct symbol_frame frame;
+		size_t n;
+
+		ASSERT_EQ(symbolizer__lookup_frames(s, &file, 0, &frame, 1, &n), -EINVAL);
+		ASSERT_EQ(symbolizer__lookup_frames(s, NULL, 0, &frame, 1, &n), -EINVAL);
+		file.path = "/bin/sh";
+		ASSERT_EQ(symbolizer__lookup_frames(s, &file, 0, &frame, 0, &n), -EINVAL);
+		ASSERT_EQ(symbolizer__lookup_frames(s, &file, 0, NULL, 1, &n), -EINVAL);
+		ASSERT_EQ(symbolizer__file_build_id(s, NULL, &hex), -EINVAL);
+		/* A file that is not there, named by inode: an error, not a crash. */
+		file = (struct symbolizer_file){ .path = "/nonexistent/cprof", .inode = 42,
+						 .pid = 999999999, .map_start = 0x1000,
+						 .map_end = 0x2000 };
+		ASSERT_EQ(symbolizer__lookup_frames(s, &file, 0, &frame, 1, &n), -ENOENT);
+	}
 	long_path = malloc(PATH_MAX + 10);
 	if (ASSERT_NOT_NULL(long_path)) {
 		memset(long_path, 'a', PATH_MAX + 9);
