@@ -82,7 +82,8 @@ static int grow_mappings(struct profile_ctx *ctx)
 }
 
 /* Names the file of m as the symbolizer wants it: path, identity, and how to reach it. */
-static void symbolizer_file_of(struct symbolizer_file *file, uint32_t tgid, const struct proc_map *m)
+static void symbolizer_file_of(struct symbolizer_file *file, uint32_t tgid,
+			       const struct proc_map *m)
 {
 	*file = (struct symbolizer_file){
 		.path = m->path,

@@ -1147,8 +1147,7 @@ static const char *demangle(struct symbolizer *s, const char *name)
 static bool is_naming_scope(int tag)
 {
 	return tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
-	       tag == DW_TAG_structure_type || tag == DW_TAG_union_type ||
-	       tag == DW_TAG_module;
+	       tag == DW_TAG_structure_type || tag == DW_TAG_union_type || tag == DW_TAG_module;
 }
 
 /*
@@ -1183,8 +1182,8 @@ static const char *qualified_name(struct symbolizer *s, Dwarf_Die *die, const ch
 		if (!is_naming_scope(dwarf_tag(&scopes[i])))
 			continue;
 		scope_name = dwarf_diename(&scopes[i]);
-		written = snprintf(buf + len, sizeof(buf) - len, "%s::",
-				   scope_name ? scope_name : "(anonymous namespace)");
+		written = snprintf(buf + len, sizeof(buf) - len,
+				   "%s::", scope_name ? scope_name : "(anonymous namespace)");
 		if (written < 0 || (size_t)written >= sizeof(buf) - len) {
 			free(scopes);
 			return name;
@@ -1192,8 +1191,8 @@ static const char *qualified_name(struct symbolizer *s, Dwarf_Die *die, const ch
 		len += (size_t)written;
 	}
 	free(scopes);
-	if (len == 0 || snprintf(buf + len, sizeof(buf) - len, "%s", name) >=
-				(int)(sizeof(buf) - len))
+	if (len == 0 ||
+	    snprintf(buf + len, sizeof(buf) - len, "%s", name) >= (int)(sizeof(buf) - len))
 		return name;
 	copy = strdup(buf);
 	if (!copy)
@@ -1358,8 +1357,8 @@ static int binary__load(const struct symbolizer *s, struct binary *b, struct loa
 		/* Again on the same open file: the path may be gone or another file by now. */
 		dwarf_file.fd = fcntl(main_file.fd, F_DUPFD_CLOEXEC, 0);
 		dwarf_file.st = main_file.st;
-		dwarf_file.elf = dwarf_file.fd < 0 ? NULL
-						   : elf_begin(dwarf_file.fd, ELF_C_READ, NULL);
+		dwarf_file.elf =
+			dwarf_file.fd < 0 ? NULL : elf_begin(dwarf_file.fd, ELF_C_READ, NULL);
 		if (!dwarf_file.elf)
 			elf_file__close(&dwarf_file);
 	} else if (req->debug_path[0] && elf_file__open(&dwarf_file, req->debug_path) != 0) {
@@ -1462,8 +1461,7 @@ static int reload(struct symbolizer *s, struct binary *b, const struct symbolize
 /* Errors after which a file named by its inode may still become readable. */
 static bool error_may_pass(int err)
 {
-	return err == -ENOENT || err == -EACCES || err == -EPERM || err == -ESTALE ||
-	       err == -ESRCH;
+	return err == -ENOENT || err == -EACCES || err == -EPERM || err == -ESTALE || err == -ESRCH;
 }
 
 /* Gives the cache entry of file, loading it on a miss; negative results included. */

@@ -51,23 +51,23 @@ static void test_good_lines(void)
 static void test_malformed_lines_rejected(void)
 {
 	static const char *const bad[] = {
-		"",				   /* empty */
-		"1000 10",			   /* no name */
-		"1000 10 ",			   /* empty name */
-		"1000  10 name",		   /* two spaces */
-		"1000 10  name",		   /* name starting with a space */
-		" 1000 10 name",		   /* leading space */
-		"1000\t10 name",		   /* tab as separator */
-		"xyz 10 name",			   /* not hex */
-		"1000 1g name",			   /* not hex */
-		"0x 10 name",			   /* no digits */
-		"1000 0 name",			   /* empty range */
-		"10000000000000000 10 name",	   /* 17 digits */
-		"ffffffffffffff00 200 name",	   /* wraps around */
-		"1000 10 na\001me",		   /* control byte */
-		"1000 10 name\r",		   /* CR */
-		"-1000 10 name",		   /* sign */
-		"1000 -10 name",		   /* sign */
+		"", /* empty */
+		"1000 10", /* no name */
+		"1000 10 ", /* empty name */
+		"1000  10 name", /* two spaces */
+		"1000 10  name", /* name starting with a space */
+		" 1000 10 name", /* leading space */
+		"1000\t10 name", /* tab as separator */
+		"xyz 10 name", /* not hex */
+		"1000 1g name", /* not hex */
+		"0x 10 name", /* no digits */
+		"1000 0 name", /* empty range */
+		"10000000000000000 10 name", /* 17 digits */
+		"ffffffffffffff00 200 name", /* wraps around */
+		"1000 10 na\001me", /* control byte */
+		"1000 10 name\r", /* CR */
+		"-1000 10 name", /* sign */
+		"1000 -10 name", /* sign */
 	};
 	char text[4096];
 	struct perf_map *map;
@@ -218,8 +218,13 @@ out:
 static void test_fuzz_entry_point(void)
 {
 	static const char *const inputs[] = {
-		"", "\n", "1 1 a\n", "ffffffffffffffff 1 x\n", "fffffffffffffffe 1 x\n",
-		"1000 100 a\n1000 100 b\n1010 10 c\n1000 1 d\n", "0x0 0x1 zero\n1 1 \n",
+		"",
+		"\n",
+		"1 1 a\n",
+		"ffffffffffffffff 1 x\n",
+		"fffffffffffffffe 1 x\n",
+		"1000 100 a\n1000 100 b\n1010 10 c\n1000 1 d\n",
+		"0x0 0x1 zero\n1 1 \n",
 	};
 	size_t i;
 

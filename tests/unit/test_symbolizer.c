@@ -1037,7 +1037,7 @@ static bool same_frame(const struct symbol_frame *ours, const struct a2l_frame *
 static void test_dwarf_file_and_line(void)
 {
 	static const char *const functions[] = { "cprof_alpha", "cprof_beta", "cprof_local_gamma",
-						  "main" };
+						 "main" };
 	struct symbol_frame frames[SYMBOLIZER_MAX_FRAMES];
 	struct a2l_frame expected[8];
 	struct symbolizer_file file;
@@ -1082,11 +1082,12 @@ static void test_dwarf_file_and_line(void)
 	if (!ASSERT_NOT_NULL(s))
 		return;
 	file.path = fx.bid;
-	if (ASSERT_TRUE(expected_offset(fx.bid, fx.bid_full, false, "cprof_beta", &offset, &size)) &&
+	if (ASSERT_TRUE(
+		    expected_offset(fx.bid, fx.bid_full, false, "cprof_beta", &offset, &size)) &&
 	    ASSERT_TRUE(offset_to_vaddr_readelf(fx.bid, offset + 4, &vaddr)) &&
 	    ASSERT_EQ(addr2line_frames(fx.bid_full, vaddr, expected, 8), 1) &&
-	    ASSERT_OK(symbolizer__lookup_frames(s, &file, offset + 4, frames,
-						SYMBOLIZER_MAX_FRAMES, &n)) &&
+	    ASSERT_OK(symbolizer__lookup_frames(s, &file, offset + 4, frames, SYMBOLIZER_MAX_FRAMES,
+						&n)) &&
 	    ASSERT_EQ(n, 1))
 		ASSERT_TRUE(same_frame(&frames[0], &expected[0]));
 	symbolizer__free(s);
@@ -1337,8 +1338,8 @@ static void test_file_identity(void)
 	NEED_FIXTURE();
 	path_join(path, fx.dir, "app");
 	if (!ASSERT_OK(run("cp '%s' '%s'", fx.prog, path)) || !ASSERT_OK(stat(path, &st)) ||
-	    !ASSERT_TRUE(expected_offset(fx.prog, fx.prog, false, "cprof_alpha", &offset_alpha,
-					 &size)))
+	    !ASSERT_TRUE(
+		    expected_offset(fx.prog, fx.prog, false, "cprof_alpha", &offset_alpha, &size)))
 		return;
 	first = (struct symbolizer_file){ .path = path, .dev = st.st_dev, .inode = st.st_ino };
 	s = new_symbolizer(fx.empty_root, 0);
@@ -1357,8 +1358,8 @@ static void test_file_identity(void)
 		goto out;
 	if (!ASSERT_OK(run("rm '%s' && cp '%s' '%s'", path, fx.exec, path)) ||
 	    !ASSERT_OK(stat(path, &st)) ||
-	    !ASSERT_TRUE(expected_offset(fx.exec, fx.exec, false, "cprof_beta", &offset_other,
-					 &size)))
+	    !ASSERT_TRUE(
+		    expected_offset(fx.exec, fx.exec, false, "cprof_beta", &offset_other, &size)))
 		goto out_unmap;
 	second = (struct symbolizer_file){ .path = path, .dev = st.st_dev, .inode = st.st_ino };
 	ASSERT_NE(second.inode, first.inode);
@@ -1415,8 +1416,9 @@ static size_t debug_section_bytes(const char *path)
 		unsigned long long address, offset, size;
 		char *p = strchr(line, ']');
 
-		if (p && sscanf(p + 1, " %127s %63s %llx %llx %llx", name, type, &address, &offset,
-				&size) == 5 &&
+		if (p &&
+		    sscanf(p + 1, " %127s %63s %llx %llx %llx", name, type, &address, &offset,
+			   &size) == 5 &&
 		    strncmp(name, ".debug_", 7) == 0)
 			total += size;
 	}
@@ -1571,7 +1573,8 @@ static void test_libc_debug_file(void)
 			 * file's own directory; libdw does not: compare the names.
 			 */
 			ASSERT_TRUE(frames[0].file && expected[0].file[0] &&
-				    strcmp(base_name(frames[0].file), base_name(expected[0].file)) == 0);
+				    strcmp(base_name(frames[0].file),
+					   base_name(expected[0].file)) == 0);
 			ASSERT_EQ(frames[0].line, expected[0].line);
 		}
 		printf("#   symbolizer memory with libc and its DWARF: %zu bytes\n",
@@ -1626,8 +1629,10 @@ static void test_api_misuse(void)
 		ASSERT_EQ(symbolizer__lookup_frames(s, &file, 0, NULL, 1, &n), -EINVAL);
 		ASSERT_EQ(symbolizer__file_build_id(s, NULL, &hex), -EINVAL);
 		/* A file that is not there, named by inode: an error, not a crash. */
-		file = (struct symbolizer_file){ .path = "/nonexistent/cprof", .inode = 42,
-						 .pid = 999999999, .map_start = 0x1000,
+		file = (struct symbolizer_file){ .path = "/nonexistent/cprof",
+						 .inode = 42,
+						 .pid = 999999999,
+						 .map_start = 0x1000,
 						 .map_end = 0x2000 };
 		ASSERT_EQ(symbolizer__lookup_frames(s, &file, 0, &frame, 1, &n), -ENOENT);
 	}
