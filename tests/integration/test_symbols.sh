@@ -91,6 +91,32 @@ sed 's/^/#   /' "$TMP/topn.txt"
 check "$(grep -o 'agreement: .*' "$TMP/topn.txt" || echo 'top functions') (perf, same run)" \
 	test "$rc" = 0
 
+# --- binaries the daemon cannot reach by their path ---------------------------
+# Deleted after start: only /proc/PID/map_files still has it.
+cp "$WORKLOADS/templates" "$TMP/app-deleted"
+"$TMP/app-deleted" --seconds 20 >/dev/null 2>&1 &
+deleted_pid=$!
+pids_to_kill+=("$deleted_pid")
+sleep 0.3
+rm "$TMP/app-deleted"
+"$CPROFCTL" profile "$deleted_pid" --hz 99 --seconds 2 -o "$TMP/deleted.pb.gz" >/dev/null
+kill "$deleted_pid" 2>/dev/null
+check "a deleted binary is still symbolized (through /proc/PID/map_files)" \
+	grep -qF 'cprof_work::hasher::digest' <(pprof_top "$TMP/deleted.pb.gz")
+# In a mount namespace of its own, on a tmpfs the daemon's namespace does not see.
+mkdir "$TMP/ns"
+unshare -m --propagation private bash -c \
+	'mount -t tmpfs tmpfs "$1" && cp "$2" "$1/app" && exec "$1/app" --seconds 20' \
+	_ "$TMP/ns" "$WORKLOADS/templates" >/dev/null 2>&1 &
+ns_pid=$!
+pids_to_kill+=("$ns_pid")
+sleep 0.5
+check "premise: the namespaced binary is not at its path here" test ! -e "$TMP/ns/app"
+"$CPROFCTL" profile "$ns_pid" --hz 99 --seconds 2 -o "$TMP/ns.pb.gz" >/dev/null
+kill "$ns_pid" 2>/dev/null
+check "a binary in another mount namespace is symbolized" \
+	grep -qF 'cprof_work::hasher::digest' <(pprof_top "$TMP/ns.pb.gz")
+
 # --- JIT code: node --perf-basic-prof ---------------------------------------
 if ! command -v node >/dev/null; then
 	skip "JavaScript names from node's perf map" "node is not installed (Debian: nodejs)"
