@@ -43,6 +43,7 @@ static void usage(FILE *f)
 		"  --hz HZ                  default sampling rate (default %d)\n"
 		"  --ring-buffer-size BYTES ring buffer size, a power of two (default 4 MiB)\n"
 		"  --stack-table-size BYTES bound of the stack table (default 256 MiB)\n"
+		"  --symbol-cache-size BYTES bound of cached symbols and DWARF (default 1 GiB)\n"
 		"  --drain-interval-ms MS   how often the ring buffer is drained (default 100)\n"
 		"  --foreground             run in the foreground (always the case; for scripts)\n"
 		"  --verbose                log debug messages\n"
@@ -87,6 +88,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 		OPT_HZ,
 		OPT_RING,
 		OPT_STACKS,
+		OPT_SYMBOLS,
 		OPT_DRAIN,
 		OPT_FG,
 		OPT_VERBOSE,
@@ -98,6 +100,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 		{ "hz", required_argument, NULL, OPT_HZ },
 		{ "ring-buffer-size", required_argument, NULL, OPT_RING },
 		{ "stack-table-size", required_argument, NULL, OPT_STACKS },
+		{ "symbol-cache-size", required_argument, NULL, OPT_SYMBOLS },
 		{ "drain-interval-ms", required_argument, NULL, OPT_DRAIN },
 		{ "foreground", no_argument, NULL, OPT_FG },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
@@ -136,6 +139,14 @@ static int parse_args(int argc, char **argv, struct config *c)
 				return -1;
 			}
 			c->cprofd.stack_table_bytes = v;
+			break;
+		case OPT_SYMBOLS:
+			if (parse_size(optarg, &v) || v < (1 << 20)) {
+				fprintf(stderr,
+					"cprofd: --symbol-cache-size must be at least 1M\n");
+				return -1;
+			}
+			c->cprofd.symbol_cache_bytes = v;
 			break;
 		case OPT_DRAIN:
 			if (parse_size(optarg, &v) || v < 1 || v > 10000) {
