@@ -81,18 +81,32 @@ static int grow_mappings(struct profile_ctx *ctx)
 	return 0;
 }
 
+static bool is_vdso(const struct proc_map *m)
+{
+	return m->path && strcmp(m->path, "[vdso]") == 0;
+}
+
 /* Names the file of m as the symbolizer wants it: path, identity, and how to reach it. */
 static void symbolizer_file_of(struct symbolizer_file *file, uint32_t tgid,
 			       const struct proc_map *m)
 {
+	bool vdso = is_vdso(m);
+
 	*file = (struct symbolizer_file){
 		.path = m->path,
-		.dev = makedev(m->dev_major, m->dev_minor),
-		.inode = m->inode,
+		.dev = vdso ? 0 : makedev(m->dev_major, m->dev_minor),
+		/* The vdso has no inode: its size tells a 32-bit process's from ours. */
+		.inode = vdso ? m->end - m->start : m->inode,
 		.pid = (pid_t)tgid,
 		.map_start = m->start,
 		.map_end = m->end,
 	};
+}
+
+/* Whether the symbolizer can read m's code: a file, or the vdso. */
+static bool has_symbols(const struct proc_map *m)
+{
+	return m->path && (m->path[0] == '/' || is_vdso(m));
 }
 
 /* Returns the pprof mapping id for m of process tgid, adding it once. 0 on failure. */
@@ -113,7 +127,7 @@ static uint64_t mapping_id(struct profile_ctx *ctx, uint32_t tgid, const struct 
 		    slot->offset == m->offset && slot->inode == m->inode)
 			return slot->id;
 	}
-	if (m->path && m->path[0] == '/') {
+	if (has_symbols(m)) {
 		struct symbolizer_file file;
 
 		symbolizer_file_of(&file, tgid, m);
@@ -237,7 +251,7 @@ static uint64_t user_location(struct profile_ctx *ctx, uint32_t tgid, uint64_t a
 		struct symbolizer_file file;
 
 		symbolizer_file_of(&file, tgid, m);
-		if (m->path && m->path[0] == '/' &&
+		if (has_symbols(m) &&
 		    symbolizer__lookup_frames(ctx->symbols, &file, file_offset, frames,
 					      SYMBOLIZER_MAX_FRAMES, &n_frames) == 0) {
 			for (i = 0; i < n_frames; i++) {

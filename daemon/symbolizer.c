@@ -70,6 +70,10 @@
  */
 #define MAX_CRC_FILE_BYTES (128ull << 20)
 
+/* The kernel's vdso, named so in the maps; one or two pages in practice. */
+#define VDSO_PATH "[vdso]"
+#define MAX_VDSO_BYTES (1u << 20)
+
 /* Debug sections of one binary, decompressed; libc's are ~4 MB, big C++ programs' ~1 GB. */
 #define MAX_DWARF_BYTES (256ull << 20)
 #define MAX_CU_RANGES (4u << 20)
@@ -206,8 +210,9 @@ struct load_request {
 
 /* An open ELF file. */
 struct elf_file {
-	int fd;
+	int fd; /* -1 for an image read from memory */
 	Elf *elf;
+	void *image; /* the bytes elf reads, when not from fd */
 	GElf_Ehdr ehdr;
 	struct stat st;
 };
@@ -295,8 +300,10 @@ static void elf_file__close(struct elf_file *f)
 		elf_end(f->elf);
 	if (f->fd >= 0)
 		close(f->fd);
+	free(f->image);
 	f->elf = NULL;
 	f->fd = -1;
+	f->image = NULL;
 }
 
 /*
@@ -308,6 +315,7 @@ static int elf_file__open(struct elf_file *f, const char *path)
 	int err;
 
 	f->elf = NULL;
+	f->image = NULL;
 	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (f->fd < 0)
 		return -errno;
@@ -325,6 +333,46 @@ static int elf_file__open(struct elf_file *f, const char *path)
 		goto err_close;
 	}
 	if (f->ehdr.e_type != ET_EXEC && f->ehdr.e_type != ET_DYN) {
+		err = -ENOEXEC;
+		goto err_close;
+	}
+	return 0;
+err_close:
+	elf_file__close(f);
+	return err;
+}
+
+/*
+ * Opens the vdso of process pid, mapped at [start, end): it is no file, so
+ * its bytes are read from /proc/PID/mem (a page or two) and parsed in memory.
+ */
+static int elf_file__open_vdso(struct elf_file *f, pid_t pid, uint64_t start, uint64_t end)
+{
+	char path[64];
+	size_t size = (size_t)(end - start);
+	ssize_t n;
+	int fd, err;
+
+	*f = (struct elf_file){ .fd = -1 };
+	if (pid <= 0 || end <= start || end - start > MAX_VDSO_BYTES || start > INT64_MAX)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	f->image = malloc(size);
+	if (!f->image) {
+		close(fd);
+		return -ENOMEM;
+	}
+	n = pread(fd, f->image, size, (off_t)start);
+	err = n < 0 ? -errno : (size_t)n != size ? -EIO : 0;
+	close(fd);
+	if (err)
+		goto err_close;
+	f->elf = elf_memory(f->image, size);
+	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF || !gelf_getehdr(f->elf, &f->ehdr) ||
+	    f->ehdr.e_type != ET_DYN) {
 		err = -ENOEXEC;
 		goto err_close;
 	}
@@ -1281,6 +1329,9 @@ static int open_binary(struct binary *b, struct elf_file *f, struct load_request
 	int err, n;
 
 	req->root[0] = '\0';
+	if (strcmp(b->path, VDSO_PATH) == 0)
+		return file ? elf_file__open_vdso(f, file->pid, file->map_start, file->map_end)
+			    : -ENOENT;
 	if (file && file->pid > 0) {
 		snprintf(req->root, sizeof(req->root), "/proc/%d/root", (int)file->pid);
 		if (file->map_end > file->map_start) {
@@ -1351,7 +1402,8 @@ static int binary__load(const struct symbolizer *s, struct binary *b, struct loa
 
 	/* DWARF: the binary's own if it has some, else its debug file's. */
 	max_dwarf = s->max_memory / 2 < MAX_DWARF_BYTES ? s->max_memory / 2 : MAX_DWARF_BYTES;
-	own_dwarf = dwarf_section_bytes(&main_file, &dwarf_bytes, &(bool){ false }) == 0 &&
+	own_dwarf = main_file.fd >= 0 &&
+		    dwarf_section_bytes(&main_file, &dwarf_bytes, &(bool){ false }) == 0 &&
 		    dwarf_bytes > 0;
 	if (own_dwarf) {
 		/* Again on the same open file: the path may be gone or another file by now. */

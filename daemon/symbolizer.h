@@ -13,6 +13,8 @@
  * /proc/PID/maps gives, so that two containers' /usr/bin/app are two files;
  * it is opened through /proc/PID/map_files/START-END (deleted or replaced
  * files, other mount namespaces), else /proc/PID/root/PATH, else PATH.
+ * "[vdso]" is read from /proc/PID/mem; give its mapping's size as its
+ * inode, so that vdsos of different sizes (32-bit processes) stay apart.
  *
  * Library-like: does not log. Names returned stay valid until the next call
  * that may load or evict (any symbolizer__* call except __free): copy them

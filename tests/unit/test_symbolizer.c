@@ -1641,6 +1641,54 @@ out_close:
 	dlclose(handle);
 }
 
+/* The vdso is no file: it is read from the process's memory. */
+static void test_vdso(void)
+{
+	struct symbol_frame frame;
+	struct symbolizer_file file = { .path = "[vdso]", .pid = getpid() };
+	unsigned long long start, end;
+	char line[512];
+	void *handle, *function;
+	struct symbolizer *s;
+	const char *hex;
+	size_t n;
+	FILE *maps;
+
+	maps = fopen("/proc/self/maps", "r");
+	if (!ASSERT_NOT_NULL(maps))
+		return;
+	while (fgets(line, sizeof(line), maps)) {
+		if (strstr(line, "[vdso]") && sscanf(line, "%llx-%llx", &start, &end) == 2) {
+			file.map_start = start;
+			file.map_end = end;
+		}
+	}
+	fclose(maps);
+	handle = dlopen("linux-vdso.so.1", RTLD_NOW | RTLD_NOLOAD);
+	if (!file.map_end || !handle)
+		TEST_SKIP("no vdso in this process");
+	function = dlsym(handle, "__vdso_clock_gettime");
+	dlclose(handle);
+	if (!ASSERT_NOT_NULL(function))
+		return;
+	file.inode = file.map_end - file.map_start;
+	s = new_symbolizer(fx.empty_root[0] ? fx.empty_root : NULL, 0);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	if (ASSERT_OK(symbolizer__lookup_frames(
+		    s, &file, (uint64_t)(uintptr_t)function - file.map_start + 4, &frame, 1, &n))) {
+		/* Aliases: the global __vdso_ name beats the weak clock_gettime. */
+		ASSERT_STREQ(frame.function, "__vdso_clock_gettime");
+		ASSERT_TRUE(frame.file == NULL);
+	}
+	ASSERT_OK(symbolizer__file_build_id(s, &file, &hex));
+	/* Without a process to read it from, there is nothing. */
+	file.pid = 0;
+	file.inode++;
+	ASSERT_EQ(symbolizer__lookup_frames(s, &file, 0, &frame, 1, &n), -ENOENT);
+	symbolizer__free(s);
+}
+
 static void test_api_misuse(void)
 {
 	struct symbolizer *s = symbolizer__new(NULL);
@@ -1710,6 +1758,7 @@ int main(void)
 	RUN_TEST(test_rust_demangled);
 	RUN_TEST(test_file_identity);
 	RUN_TEST(test_dwarf_memory);
+	RUN_TEST(test_vdso);
 	RUN_TEST(test_api_misuse);
 	status = TEST_SUMMARY();
 	if (fx.dir[0] && !getenv("KEEP_TEST_FILES"))
