@@ -31,7 +31,8 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-rec
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-DAEMON_LIBS := -lbpf -lelf -ldw -lz -lsystemd -lmicrohttpd
+# libiberty: the C++ and Rust (legacy and v0) demangler that binutils and perf use.
+DAEMON_LIBS := -lbpf -lelf -ldw -liberty -lz -lsystemd -lmicrohttpd
 CLIENT_LIBS := -lcurl
 
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -56,7 +57,9 @@ CLIENT_OBJS := $(patsubst client/%.c,$(OBJ)/client/%.o,$(CLIENT_SRCS)) $(COMMON_
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
-WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_SRCS))
+WORKLOAD_CXX_SRCS := $(wildcard tests/workloads/*.cc)
+WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_SRCS)) \
+		 $(patsubst tests/workloads/%.cc,$(BUILD)/workloads/%,$(WORKLOAD_CXX_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -117,6 +120,11 @@ WORKLOAD_CFLAGS := -O2 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 $(BUILD)/workloads/%: tests/workloads/%.c tests/workloads/workload.h | $(BUILD)/workloads
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -o $@ -lm
+
+# C++ workloads, for demangled names and inlined frames; same flags.
+$(BUILD)/workloads/%: tests/workloads/%.cc | $(BUILD)/workloads
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) $(WORKLOAD_CFLAGS) $< -o $@ -lm
 
 # libFuzzer targets (clang only): tests/fuzz/fuzz_NAME.c each, linked against
 # the daemon's sources compiled again with coverage and sanitizers; the

@@ -19,6 +19,8 @@
 #define MAX_RING_BUFFER_BYTES (1ull << 30)
 #define MIN_STACK_TABLE_BYTES (1ull << 16)
 #define MAX_STACK_TABLE_BYTES (1ull << 40)
+#define MIN_SYMBOL_CACHE_BYTES (1ull << 20)
+#define MAX_SYMBOL_CACHE_BYTES (1ull << 40)
 #define MAX_MAX_PROCESSES (1u << 22)
 #define MAX_DRAIN_INTERVAL_MS 10000
 /* Longest key or value quoted in an error message. */
@@ -30,6 +32,7 @@ void config__init(struct config *c)
 	c->hz = CPROF_DEFAULT_HZ;
 	c->ring_buffer_bytes = 4 << 20;
 	c->stack_table_bytes = 256 << 20;
+	c->symbol_cache_bytes = 1ull << 30;
 	c->max_processes = 65536;
 	c->drain_interval_ms = 100;
 }
@@ -126,6 +129,19 @@ int config__parse_stack_table_size(const char *s, size_t *ret)
 	return 0;
 }
 
+int config__parse_symbol_cache_size(const char *s, size_t *ret)
+{
+	size_t v;
+	int err = config__parse_size(s, &v);
+
+	if (err)
+		return err;
+	if (v < MIN_SYMBOL_CACHE_BYTES || v > MAX_SYMBOL_CACHE_BYTES)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
 int config__parse_max_processes(const char *s, size_t *ret)
 {
 	unsigned long long v;
@@ -178,6 +194,8 @@ static const struct key keys[] = {
 	{ "stack_table_size", CONFIG_STACK_TABLE_SIZE,
 	  "a size from 64K to 1024G (suffix K, M or G)" },
 	{ "max_processes", CONFIG_MAX_PROCESSES, "an integer from 1 to 4194304" },
+	{ "symbol_cache_size", CONFIG_SYMBOL_CACHE_SIZE,
+	  "a size from 1M to 1024G (suffix K, M or G)" },
 	{ "drain_interval_ms", CONFIG_DRAIN_INTERVAL_MS, "an integer from 1 to 10000" },
 	{ "socket_group", CONFIG_SOCKET_GROUP, "a group name ([a-z_][a-z0-9_-]*, at most 32)" },
 };
@@ -193,6 +211,8 @@ static int set_value(struct config *c, enum config_key bit, const char *value)
 		return config__parse_stack_table_size(value, &c->stack_table_bytes);
 	case CONFIG_MAX_PROCESSES:
 		return config__parse_max_processes(value, &c->max_processes);
+	case CONFIG_SYMBOL_CACHE_SIZE:
+		return config__parse_symbol_cache_size(value, &c->symbol_cache_bytes);
 	case CONFIG_DRAIN_INTERVAL_MS:
 		return config__parse_drain_interval_ms(value, &c->drain_interval_ms);
 	case CONFIG_SOCKET_GROUP:

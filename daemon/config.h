@@ -32,6 +32,7 @@ enum config_key {
 	CONFIG_MAX_PROCESSES = 1u << 3,
 	CONFIG_DRAIN_INTERVAL_MS = 1u << 4,
 	CONFIG_SOCKET_GROUP = 1u << 5,
+	CONFIG_SYMBOL_CACHE_SIZE = 1u << 6,
 };
 
 struct config {
@@ -39,6 +40,7 @@ struct config {
 	size_t ring_buffer_bytes; /* power of two, >= 4096 */
 	size_t stack_table_bytes; /* >= 64 KiB */
 	size_t max_processes; /* >= 1 */
+	size_t symbol_cache_bytes; /* >= 1 MiB: symbol tables and DWARF kept */
 	unsigned int drain_interval_ms; /* 1..10000 */
 	char socket_group[CONFIG_GROUP_NAME_MAX + 1]; /* "": leave the socket's group alone */
 	unsigned int set; /* enum config_key bits given explicitly */
@@ -70,6 +72,7 @@ int config__parse_hz(const char *s, unsigned int *ret);
 int config__parse_ring_buffer_size(const char *s, size_t *ret);
 int config__parse_stack_table_size(const char *s, size_t *ret);
 int config__parse_max_processes(const char *s, size_t *ret);
+int config__parse_symbol_cache_size(const char *s, size_t *ret);
 int config__parse_drain_interval_ms(const char *s, unsigned int *ret);
 int config__parse_group_name(const char *s, char *ret, size_t ret_size);
 

@@ -44,7 +44,10 @@ static void on_record(void *ctx, const void *data, size_t size);
 
 struct cprofd *cprofd__new(const struct cprofd_options *opts)
 {
-	struct symbolizer_options sym_opts = { .debug_root = opts->debug_root };
+	struct symbolizer_options sym_opts = {
+		.debug_root = opts->debug_root,
+		.max_memory = opts->symbol_cache_bytes,
+	};
 	struct cprofd *d = calloc(1, sizeof(*d));
 	int err = -ENOMEM;
 

@@ -25,6 +25,7 @@ struct cprofd_options {
 	unsigned int default_hz;
 	bool no_sampler; /* no BPF: for tests of request handling only */
 	const char *debug_root; /* NULL: /usr/lib/debug */
+	size_t symbol_cache_bytes; /* bound of the symbolizer's caches; 0: its default (1 GiB) */
 };
 
 /* The summary of a stopped session, as sent with its profile. */

@@ -58,6 +58,7 @@ static void usage(FILE *f)
 		"  --ring-buffer-size BYTES ring buffer size, a power of two (default 4 MiB)\n"
 		"  --stack-table-size BYTES bound of the stack table (default 256 MiB)\n"
 		"  --max-processes N        bound of the process table (default 65536)\n"
+		"  --symbol-cache-size BYTES bound of cached symbols and DWARF (default 1G)\n"
 		"  --drain-interval-ms MS   how often the ring buffer is drained (default 100)\n"
 		"  --socket-group GROUP     group of the socket cprofd binds itself\n"
 		"  --foreground             run in the foreground (always the case; for scripts)\n"
@@ -77,6 +78,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		OPT_RING,
 		OPT_STACKS,
 		OPT_PROCESSES,
+		OPT_SYMBOLS,
 		OPT_DRAIN,
 		OPT_GROUP,
 		OPT_FG,
@@ -91,6 +93,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "ring-buffer-size", required_argument, NULL, OPT_RING },
 		{ "stack-table-size", required_argument, NULL, OPT_STACKS },
 		{ "max-processes", required_argument, NULL, OPT_PROCESSES },
+		{ "symbol-cache-size", required_argument, NULL, OPT_SYMBOLS },
 		{ "drain-interval-ms", required_argument, NULL, OPT_DRAIN },
 		{ "socket-group", required_argument, NULL, OPT_GROUP },
 		{ "foreground", no_argument, NULL, OPT_FG },
@@ -141,6 +144,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			g->set |= CONFIG_MAX_PROCESSES;
+			break;
+		case OPT_SYMBOLS:
+			if (config__parse_symbol_cache_size(optarg, &g->symbol_cache_bytes)) {
+				fprintf(stderr,
+					"cprofd: --symbol-cache-size must be from 1M to 1024G\n");
+				return -1;
+			}
+			g->set |= CONFIG_SYMBOL_CACHE_SIZE;
 			break;
 		case OPT_DRAIN:
 			if (config__parse_drain_interval_ms(optarg, &g->drain_interval_ms)) {
@@ -206,6 +217,8 @@ static int load_config(const struct options *o, struct config *ret, char *err, s
 		c.stack_table_bytes = g->stack_table_bytes;
 	if (g->set & CONFIG_MAX_PROCESSES)
 		c.max_processes = g->max_processes;
+	if (g->set & CONFIG_SYMBOL_CACHE_SIZE)
+		c.symbol_cache_bytes = g->symbol_cache_bytes;
 	if (g->set & CONFIG_DRAIN_INTERVAL_MS)
 		c.drain_interval_ms = g->drain_interval_ms;
 	if (g->set & CONFIG_SOCKET_GROUP)
@@ -388,10 +401,12 @@ static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si,
 	note_restart_needed("ring_buffer_size", cur->ring_buffer_bytes, next.ring_buffer_bytes);
 	note_restart_needed("stack_table_size", cur->stack_table_bytes, next.stack_table_bytes);
 	note_restart_needed("max_processes", cur->max_processes, next.max_processes);
+	note_restart_needed("symbol_cache_size", cur->symbol_cache_bytes, next.symbol_cache_bytes);
 	/* Remember what runs, not what waits for a restart. */
 	next.ring_buffer_bytes = cur->ring_buffer_bytes;
 	next.stack_table_bytes = cur->stack_table_bytes;
 	next.max_processes = cur->max_processes;
+	next.symbol_cache_bytes = cur->symbol_cache_bytes;
 
 	cprofd__set_default_hz(ctx->cprofd, next.hz);
 	ctx->drain_interval_us = next.drain_interval_ms * 1000ull;
@@ -554,6 +569,7 @@ int main(int argc, char **argv)
 	cprofd_options.ring_buffer_bytes = ctx.config.ring_buffer_bytes;
 	cprofd_options.stack_table_bytes = ctx.config.stack_table_bytes;
 	cprofd_options.max_processes = ctx.config.max_processes;
+	cprofd_options.symbol_cache_bytes = ctx.config.symbol_cache_bytes;
 	cprofd_options.default_hz = ctx.config.hz;
 	ctx.cprofd = cprofd__new(&cprofd_options);
 	if (!ctx.cprofd) {

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* Snapshots of a process's maps kept; the oldest is dropped past this. */
@@ -17,6 +19,8 @@ struct process {
 	uint32_t refs;
 	int maps_error; /* last read's error, 0 when it succeeded */
 	uint64_t last_read_ns;
+	bool owner_known;
+	uid_t owner; /* owner of /proc/PID when the entry was made */
 	/* snapshots[0] is the newest. */
 	struct proc_maps snapshots[MAX_SNAPSHOTS];
 	unsigned int n_snapshots;
@@ -138,6 +142,8 @@ static void maybe_grow(struct process_table *t)
 int process_table__acquire(struct process_table *t, pid_t tgid)
 {
 	struct process *p = lookup(t, tgid);
+	char proc_path[32];
+	struct stat st;
 	size_t b;
 
 	if (p) {
@@ -152,6 +158,11 @@ int process_table__acquire(struct process_table *t, pid_t tgid)
 	p->tgid = tgid;
 	p->refs = 1;
 	read_maps(p);
+	snprintf(proc_path, sizeof(proc_path), "/proc/%d", (int)tgid);
+	if (stat(proc_path, &st) == 0) {
+		p->owner = st.st_uid;
+		p->owner_known = true;
+	}
 	maybe_grow(t);
 	b = bucket_of(t, tgid);
 	p->next = t->buckets[b];
@@ -215,6 +226,16 @@ const struct proc_map *process_table__main_mapping(struct process_table *t, pid_
 		    maps->maps[i].path[0] == '/')
 			return &maps->maps[i];
 	return NULL;
+}
+
+int process_table__owner(const struct process_table *t, pid_t tgid, uid_t *ret_uid)
+{
+	const struct process *p = lookup(t, tgid);
+
+	if (!p || !p->owner_known)
+		return -ENOENT;
+	*ret_uid = p->owner;
+	return 0;
 }
 
 int process_table__maps_error(const struct process_table *t, pid_t tgid)

@@ -44,6 +44,13 @@ const struct proc_map *process_table__find(struct process_table *t, pid_t tgid, 
  */
 const struct proc_map *process_table__main_mapping(struct process_table *t, pid_t tgid);
 
+/*
+ * The owner (real uid) of tgid as seen when its entry was made, so files it
+ * wrote (perf maps) can be checked after it is gone. Returns 0, or -ENOENT
+ * when the tgid is unknown or its owner could not be read.
+ */
+int process_table__owner(const struct process_table *t, pid_t tgid, uid_t *ret_uid);
+
 /* The last error reading tgid's maps (0 if none or unknown tgid). */
 int process_table__maps_error(const struct process_table *t, pid_t tgid);
 

@@ -3,10 +3,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
+#include "perf_map.h"
 #include "pprof.h"
 #include "process_table.h"
 #include "session.h"
@@ -17,6 +20,14 @@
 #define KERNEL_START 0xffff800000000000ull
 #define KERNEL_NAME "[kernel.kallsyms]"
 #define NAME_MAX_LEN 512
+/* Processes in one profile whose perf maps are read; a session has one. */
+#define MAX_PERF_MAPS 16
+
+/* A process's perf map, read once per profile. */
+struct perf_map_slot {
+	uint32_t tgid;
+	struct perf_map *map; /* NULL: none, unreadable or refused */
+};
 
 /* The pprof mapping made for one process mapping. */
 struct mapping_slot {
@@ -34,6 +45,8 @@ struct profile_ctx {
 	size_t mappings_capacity; /* power of two */
 	size_t n_mappings;
 	uint64_t *frames; /* location ids of the stack being built */
+	struct perf_map_slot perf_maps[MAX_PERF_MAPS];
+	size_t n_perf_maps;
 };
 
 static size_t mapping_hash(uint32_t tgid, const struct proc_map *m, size_t capacity)
@@ -68,6 +81,34 @@ static int grow_mappings(struct profile_ctx *ctx)
 	return 0;
 }
 
+static bool is_vdso(const struct proc_map *m)
+{
+	return m->path && strcmp(m->path, "[vdso]") == 0;
+}
+
+/* Names the file of m as the symbolizer wants it: path, identity, and how to reach it. */
+static void symbolizer_file_of(struct symbolizer_file *file, uint32_t tgid,
+			       const struct proc_map *m)
+{
+	bool vdso = is_vdso(m);
+
+	*file = (struct symbolizer_file){
+		.path = m->path,
+		.dev = vdso ? 0 : makedev(m->dev_major, m->dev_minor),
+		/* The vdso has no inode: its size tells a 32-bit process's from ours. */
+		.inode = vdso ? m->end - m->start : m->inode,
+		.pid = (pid_t)tgid,
+		.map_start = m->start,
+		.map_end = m->end,
+	};
+}
+
+/* Whether the symbolizer can read m's code: a file, or the vdso. */
+static bool has_symbols(const struct proc_map *m)
+{
+	return m->path && (m->path[0] == '/' || is_vdso(m));
+}
+
 /* Returns the pprof mapping id for m of process tgid, adding it once. 0 on failure. */
 static uint64_t mapping_id(struct profile_ctx *ctx, uint32_t tgid, const struct proc_map *m)
 {
@@ -86,8 +127,13 @@ static uint64_t mapping_id(struct profile_ctx *ctx, uint32_t tgid, const struct 
 		    slot->offset == m->offset && slot->inode == m->inode)
 			return slot->id;
 	}
-	if (m->path && m->path[0] == '/' && symbolizer__build_id(ctx->symbols, m->path, &build_id))
-		build_id = NULL;
+	if (has_symbols(m)) {
+		struct symbolizer_file file;
+
+		symbolizer_file_of(&file, tgid, m);
+		if (symbolizer__file_build_id(ctx->symbols, &file, &build_id))
+			build_id = NULL;
+	}
 	slot->id = pprof_builder__add_mapping(ctx->pprof, m->start, m->end, m->offset,
 					      m->path ? m->path : "", build_id, true);
 	if (!slot->id)
@@ -134,15 +180,56 @@ static uint64_t kernel_location(struct profile_ctx *ctx, uint64_t address, uint6
 	return pprof_builder__location(ctx->pprof, ctx->kernel_mapping, address, &line, 1);
 }
 
+/* The perf map of tgid (/tmp/perf-PID.map), read on first use; NULL if none. */
+static const struct perf_map *perf_map_of(struct profile_ctx *ctx, uint32_t tgid)
+{
+	struct perf_map_slot *slot;
+	char path[64];
+	uid_t owner;
+	size_t i;
+
+	for (i = 0; i < ctx->n_perf_maps; i++)
+		if (ctx->perf_maps[i].tgid == tgid)
+			return ctx->perf_maps[i].map;
+	if (ctx->n_perf_maps == MAX_PERF_MAPS)
+		return NULL;
+	slot = &ctx->perf_maps[ctx->n_perf_maps++];
+	*slot = (struct perf_map_slot){ .tgid = tgid };
+	/* As perf does: only a file of the process's owner or root is believed. */
+	if (process_table__owner(ctx->processes, (pid_t)tgid, &owner))
+		owner = 0;
+	snprintf(path, sizeof(path), "/tmp/perf-%u.map", tgid);
+	if (perf_map__read(path, owner, &slot->map))
+		slot->map = NULL;
+	return slot->map;
+}
+
+/*
+ * Whether code at an address of m may be a JIT's: anonymous memory, or a
+ * mapping of no real file (memfd, "[anon:...]"), but not the kernel's vdso.
+ */
+static bool may_be_jit(const struct proc_map *m)
+{
+	if (!m || !m->path)
+		return true;
+	if (strncmp(m->path, "/memfd:", 7) == 0)
+		return true;
+	return m->path[0] != '/' && strcmp(m->path, "[vdso]") != 0 &&
+	       strcmp(m->path, "[vsyscall]") != 0;
+}
+
 /* A location for a user address of process tgid; see kernel_location(). */
 static uint64_t user_location(struct profile_ctx *ctx, uint32_t tgid, uint64_t address,
 			      uint64_t lookup)
 {
 	const struct proc_map *m = process_table__find(ctx->processes, tgid, lookup);
+	struct pprof_line lines[SYMBOLIZER_MAX_FRAMES];
+	struct symbol_frame frames[SYMBOLIZER_MAX_FRAMES];
 	struct pprof_line line = {};
 	char name[NAME_MAX_LEN];
 	uint64_t map_id = 0, id;
-	struct symbol sym;
+	const char *jit_name;
+	size_t n_frames, i;
 
 	if (m) {
 		map_id = mapping_id(ctx, tgid, m);
@@ -153,17 +240,37 @@ static uint64_t user_location(struct profile_ctx *ctx, uint32_t tgid, uint64_t a
 	if (id)
 		return id;
 
+	if (may_be_jit(m) && (jit_name = perf_map__find(perf_map_of(ctx, tgid), lookup, NULL))) {
+		line.function_name = jit_name;
+		return pprof_builder__location(ctx->pprof, map_id, address, &line, 1);
+	}
 	if (!m) {
 		snprintf(name, sizeof(name), "[unknown]+0x%" PRIx64, address);
 	} else {
 		uint64_t file_offset = m->offset + (lookup - m->start);
+		struct symbolizer_file file;
 
-		if (m->path && m->path[0] == '/' &&
-		    symbolizer__lookup_user(ctx->symbols, m->path, file_offset, &sym) == 0)
-			snprintf(name, sizeof(name), "%s", sym.name);
-		else
-			snprintf(name, sizeof(name), "%s+0x%" PRIx64,
-				 m->path ? base_name(m->path) : "[anon]", file_offset);
+		symbolizer_file_of(&file, tgid, m);
+		if (has_symbols(m) &&
+		    symbolizer__lookup_frames(ctx->symbols, &file, file_offset, frames,
+					      SYMBOLIZER_MAX_FRAMES, &n_frames) == 0) {
+			for (i = 0; i < n_frames; i++) {
+				const struct symbol_frame *f = &frames[i];
+
+				lines[i] = (struct pprof_line){
+					.function_name = f->function,
+					.system_name = f->system_name != f->function
+							       ? f->system_name
+							       : NULL,
+					.file_name = f->file,
+					.line = f->line,
+				};
+			}
+			return pprof_builder__location(ctx->pprof, map_id, address, lines,
+						       n_frames);
+		}
+		snprintf(name, sizeof(name), "%s+0x%" PRIx64,
+			 m->path ? base_name(m->path) : "[anon]", file_offset);
 	}
 	line.function_name = name;
 	return pprof_builder__location(ctx->pprof, map_id, address, &line, 1);
@@ -260,6 +367,8 @@ int profile__build(const struct session *s, const struct stack_table *stacks,
 		err = pprof_builder__encode(ctx.pprof, ret_data, ret_size);
 out:
 	pprof_builder__free(ctx.pprof);
+	for (size_t i = 0; i < ctx.n_perf_maps; i++)
+		perf_map__free(ctx.perf_maps[i].map);
 	free(ctx.mappings);
 	free(ctx.frames);
 	return err;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Symbolizer for user binaries (libelf) and the kernel (kallsyms).
+ * Symbolizer for user binaries (libelf, libdw) and the kernel (kallsyms).
  *
  * A binary is loaded once: its PT_LOAD segments (to turn a file offset into
  * a link-time address), its build ID, and its function symbols, copied out of
@@ -10,11 +10,23 @@
  * sizes are capped, and files are read with pread (ELF_C_READ), never mmap,
  * so that a file truncated under us gives an error rather than SIGBUS.
  *
+ * DWARF is read when the binary is: all its debug sections, through libdw on
+ * that same pread-backed ELF handle, which then lets the file go
+ * (ELF_C_FDDONE). An index of compile-unit ranges is built up front; a
+ * unit's line table and DIEs are parsed by libdw the first time an address
+ * falls in it, and an estimate of that cost is added to the entry's memory.
+ * DWARF bigger than MAX_DWARF_BYTES (or half the memory bound) is not read:
+ * such a binary gets names only.
+ *
  * Not thread-safe: one symbolizer per thread.
  */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <inttypes.h>
+#include <libiberty/demangle.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,6 +42,7 @@
 #define DEFAULT_DEBUG_ROOT "/usr/lib/debug"
 #define DEFAULT_KALLSYMS_PATH "/proc/kallsyms"
 #define DEFAULT_MAX_BINARIES 256
+#define DEFAULT_MAX_MEMORY (1ull << 30)
 
 /* Hash buckets are sized for max_binaries, up to this many. */
 #define MAX_BUCKETS 65536
@@ -57,11 +70,35 @@
  */
 #define MAX_CRC_FILE_BYTES (128ull << 20)
 
+/* The kernel's vdso, named so in the maps; one or two pages in practice. */
+#define VDSO_PATH "[vdso]"
+#define MAX_VDSO_BYTES (1u << 20)
+
+/* Debug sections of one binary, decompressed; libc's are ~4 MB, big C++ programs' ~1 GB. */
+#define MAX_DWARF_BYTES (256ull << 20)
+#define MAX_CU_RANGES (4u << 20)
+/* Scopes looked at for one address (inlining rarely nests past 10). */
+#define MAX_SCOPES 256
+/*
+ * What libdw builds for a unit the first time it is used, per line-table row
+ * and per file (struct Dwarf_Line_s and Dwarf_Fileinfo_s in libdw 0.188 are
+ * 40 and 24 bytes, plus malloc overhead), and per unit (abbreviations, unit
+ * structure).
+ */
+#define DWARF_BYTES_PER_LINE 48
+#define DWARF_BYTES_PER_FILE 48
+#define DWARF_BYTES_PER_UNIT 2048
+/* Names made for the last lookup (demangled, qualified), kept until the next. */
+#define MAX_SCRATCH (2 * SYMBOLIZER_MAX_FRAMES + 2)
+
 /* Caps on the kallsyms file: a few MB in practice. */
 #define MAX_KALLSYMS_LINE 1024
 #define MAX_KALLSYMS_SYMBOLS (8u << 20)
 
 #define NO_MODULE UINT32_MAX
+
+/* How far back to look for a sized symbol (or unit) enclosing a smaller one that ended. */
+#define MAX_ENCLOSING_LOOKBACK 8
 
 /* A function of a user binary. */
 struct func_sym {
@@ -89,13 +126,28 @@ struct file_identity {
 	struct timespec ctime; /* also moves on chmod, which may make a file readable */
 };
 
+/* The address range of a compile unit. */
+struct cu_range {
+	uint64_t low; /* first address */
+	uint64_t high; /* one past the last */
+	uint32_t unit; /* index in dwarf_units */
+};
+
+/* A compile unit of a binary's DWARF. */
+struct dwarf_unit {
+	uint64_t die_offset; /* of the unit's DIE, for dwarf_offdie() */
+	bool counted; /* libdw has parsed it; its cost is in the entry's memory */
+};
+
 /* One cached binary, loaded or known bad. */
 struct binary {
 	struct binary *hash_next; /* bucket chain */
 	struct binary *lru_prev; /* towards the most recently used */
 	struct binary *lru_next; /* towards the least recently used */
-	uint64_t hash; /* of path */
-	char *path;
+	uint64_t hash; /* of path, dev and inode */
+	char *path; /* as the maps name it */
+	uint64_t dev; /* from the maps line; with inode, 0 when only the path is known */
+	uint64_t inode;
 	struct file_identity identity; /* of path when loaded */
 	uint64_t checked_ns; /* monotonic time identity was last confirmed */
 	int error; /* negative errno when the file is unusable */
@@ -106,6 +158,14 @@ struct binary {
 	size_t n_syms;
 	char *names; /* arena of NUL-terminated names */
 	size_t names_size; /* bytes in names */
+	Dwarf *dwarf; /* NULL when there is none, or too much */
+	Elf *dwarf_elf; /* the ELF handle dwarf reads, its file already let go */
+	size_t dwarf_bytes; /* debug section bytes read */
+	struct cu_range *cu_ranges; /* sorted by low */
+	size_t n_cu_ranges;
+	struct dwarf_unit *dwarf_units;
+	size_t n_dwarf_units;
+	size_t dwarf_parsed_bytes; /* estimate of what libdw built for the units used */
 	size_t memory; /* bytes this entry holds, for symbolizer__memory() */
 };
 
@@ -135,13 +195,24 @@ struct symbolizer {
 	struct binary *lru_head; /* most recently used */
 	struct binary *lru_tail; /* next to evict */
 	size_t binaries_memory; /* sum of binary->memory */
+	size_t max_memory; /* bound on binaries_memory, but for the entry in use */
 	struct kernel_table kernel;
+	char *scratch[MAX_SCRATCH]; /* demangled names of the last lookup */
+	size_t n_scratch;
+};
+
+/* What a load needs to know beyond the entry: how to reach the file. */
+struct load_request {
+	const struct symbolizer_file *file;
+	char root[64]; /* "/proc/PID/root" when the file was reached through the process */
+	char debug_path[PATH_MAX]; /* the debug file the symbols came from, "" if none */
 };
 
 /* An open ELF file. */
 struct elf_file {
-	int fd;
+	int fd; /* -1 for an image read from memory */
 	Elf *elf;
+	void *image; /* the bytes elf reads, when not from fd */
 	GElf_Ehdr ehdr;
 	struct stat st;
 };
@@ -169,7 +240,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t hash_path(const char *path)
+static uint64_t hash_file(const char *path, uint64_t dev, uint64_t inode)
 {
 	uint64_t hash = 0xcbf29ce484222325ull; /* FNV-1a */
 
@@ -177,7 +248,10 @@ static uint64_t hash_path(const char *path)
 		hash ^= (unsigned char)*path;
 		hash *= 0x100000001b3ull;
 	}
-	return hash;
+	hash ^= dev * 0x9e3779b97f4a7c15ull;
+	hash *= 0x100000001b3ull;
+	hash ^= inode * 0xc2b2ae3d27d4eb4full;
+	return hash * 0x100000001b3ull;
 }
 
 static void file_identity__from_stat(struct file_identity *id, const struct stat *st)
@@ -226,8 +300,10 @@ static void elf_file__close(struct elf_file *f)
 		elf_end(f->elf);
 	if (f->fd >= 0)
 		close(f->fd);
+	free(f->image);
 	f->elf = NULL;
 	f->fd = -1;
+	f->image = NULL;
 }
 
 /*
@@ -239,6 +315,7 @@ static int elf_file__open(struct elf_file *f, const char *path)
 	int err;
 
 	f->elf = NULL;
+	f->image = NULL;
 	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (f->fd < 0)
 		return -errno;
@@ -256,6 +333,46 @@ static int elf_file__open(struct elf_file *f, const char *path)
 		goto err_close;
 	}
 	if (f->ehdr.e_type != ET_EXEC && f->ehdr.e_type != ET_DYN) {
+		err = -ENOEXEC;
+		goto err_close;
+	}
+	return 0;
+err_close:
+	elf_file__close(f);
+	return err;
+}
+
+/*
+ * Opens the vdso of process pid, mapped at [start, end): it is no file, so
+ * its bytes are read from /proc/PID/mem (a page or two) and parsed in memory.
+ */
+static int elf_file__open_vdso(struct elf_file *f, pid_t pid, uint64_t start, uint64_t end)
+{
+	char path[64];
+	size_t size = (size_t)(end - start);
+	ssize_t n;
+	int fd, err;
+
+	*f = (struct elf_file){ .fd = -1 };
+	if (pid <= 0 || end <= start || end - start > MAX_VDSO_BYTES || start > INT64_MAX)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	f->image = malloc(size);
+	if (!f->image) {
+		close(fd);
+		return -ENOMEM;
+	}
+	n = pread(fd, f->image, size, (off_t)start);
+	err = n < 0 ? -errno : (size_t)n != size ? -EIO : 0;
+	close(fd);
+	if (err)
+		goto err_close;
+	f->elf = elf_memory(f->image, size);
+	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF || !gelf_getehdr(f->elf, &f->ehdr) ||
+	    f->ehdr.e_type != ET_DYN) {
 		err = -ENOEXEC;
 		goto err_close;
 	}
@@ -722,9 +839,10 @@ err_close:
 	return err;
 }
 
-/* Tries one candidate; 0 when b got its symbols from it. */
+/* Tries one candidate; 0 when b got its symbols from it (then req->debug_path names it). */
 static int try_debug_file(struct binary *b, const char *path, const struct elf_file *main_file,
-			  const uint8_t *build_id, size_t build_id_len, const uint32_t *link_crc)
+			  const uint8_t *build_id, size_t build_id_len, const uint32_t *link_crc,
+			  struct load_request *req)
 {
 	struct elf_file debug;
 	int err;
@@ -735,6 +853,8 @@ static int try_debug_file(struct binary *b, const char *path, const struct elf_f
 	/* Only a .symtab is worth it; the binary's own .dynsym is as good as a debug one. */
 	err = load_symbols(&debug, b, false);
 	elf_file__close(&debug);
+	if (!err)
+		snprintf(req->debug_path, sizeof(req->debug_path), "%s", path);
 	return err;
 }
 
@@ -780,29 +900,38 @@ static int read_debuglink(struct elf_file *f, char *ret_name, size_t name_size, 
 
 /*
  * Loads symbols from a separate debug file if one is found: by build ID under
- * the debug root, else by .gnu_debuglink next to the binary, in its .debug/,
- * or under the debug root. Returns 0 when b got its symbols so.
+ * the debug root (ours, then the process's when it has another root), else
+ * by .gnu_debuglink next to the binary, in its .debug/, or under the debug
+ * root. Returns 0 when b got its symbols so.
  */
 static int load_debug_symbols(const struct symbolizer *s, struct binary *b,
 			      struct elf_file *main_file, const uint8_t *build_id,
-			      size_t build_id_len)
+			      size_t build_id_len, struct load_request *req)
 {
 	char path[PATH_MAX], link_name[NAME_MAX + 1], dir[PATH_MAX];
-	const char *slash;
+	const char *slash, *root = req->root;
 	uint32_t crc;
 	size_t dir_len;
 	int n;
 
 	if (build_id_len >= 2) {
 		char *hex = hex_string(build_id, build_id_len);
+		bool found = false;
 
 		if (!hex)
 			return -ENOMEM;
 		n = snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", s->debug_root, hex,
 			     hex + 2);
-		free(hex);
 		if (n > 0 && (size_t)n < sizeof(path) &&
-		    try_debug_file(b, path, main_file, build_id, build_id_len, NULL) == 0)
+		    try_debug_file(b, path, main_file, build_id, build_id_len, NULL, req) == 0)
+			found = true;
+		n = snprintf(path, sizeof(path), "%s%s/.build-id/%.2s/%s.debug", root,
+			     s->debug_root, hex, hex + 2);
+		if (!found && root[0] && n > 0 && (size_t)n < sizeof(path) &&
+		    try_debug_file(b, path, main_file, build_id, build_id_len, NULL, req) == 0)
+			found = true;
+		free(hex);
+		if (found)
 			return 0;
 	}
 
@@ -817,27 +946,339 @@ static int load_debug_symbols(const struct symbolizer *s, struct binary *b,
 		strcpy(dir, ".");
 	}
 
-	n = snprintf(path, sizeof(path), "%s/%s", dir, link_name);
+	/* The binary's directory as the process sees it. */
+	n = snprintf(path, sizeof(path), "%s%s/%s", dir[0] == '/' ? root : "", dir, link_name);
 	if (n > 0 && (size_t)n < sizeof(path) &&
-	    try_debug_file(b, path, main_file, build_id, build_id_len, &crc) == 0)
+	    try_debug_file(b, path, main_file, build_id, build_id_len, &crc, req) == 0)
 		return 0;
-	n = snprintf(path, sizeof(path), "%s/.debug/%s", dir, link_name);
+	n = snprintf(path, sizeof(path), "%s%s/.debug/%s", dir[0] == '/' ? root : "", dir,
+		     link_name);
 	if (n > 0 && (size_t)n < sizeof(path) &&
-	    try_debug_file(b, path, main_file, build_id, build_id_len, &crc) == 0)
+	    try_debug_file(b, path, main_file, build_id, build_id_len, &crc, req) == 0)
 		return 0;
 	if (dir[0] == '/') {
 		n = snprintf(path, sizeof(path), "%s%s/%s", s->debug_root, dir, link_name);
 		if (n > 0 && (size_t)n < sizeof(path) &&
-		    try_debug_file(b, path, main_file, build_id, build_id_len, &crc) == 0)
+		    try_debug_file(b, path, main_file, build_id, build_id_len, &crc, req) == 0)
 			return 0;
 	}
 	return -ENOENT;
+}
+
+/* ---- DWARF ---- */
+
+static bool is_debug_section(const char *name)
+{
+	return strncmp(name, ".debug_", 7) == 0 || strncmp(name, ".zdebug_", 8) == 0;
+}
+
+/*
+ * Bytes libdw would read for f's debug sections, decompressed; sets
+ * *ret_has_info when there is a .debug_info with bytes in the file.
+ */
+static int dwarf_section_bytes(struct elf_file *f, uint64_t *ret_bytes, bool *ret_has_info)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx, count = 0;
+	uint64_t total = 0;
+	bool has_info = false;
+
+	if (elf_getshdrstrndx(f->elf, &shstrndx) < 0)
+		return -ENOEXEC;
+	while ((scn = elf_nextscn(f->elf, scn)) && count++ < MAX_SECTIONS) {
+		GElf_Shdr shdr;
+		const char *name;
+		uint64_t size;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(f->elf, shstrndx, shdr.sh_name);
+		if (!name || !is_debug_section(name))
+			continue;
+		size = shdr.sh_size;
+		if (shdr.sh_flags & SHF_COMPRESSED) {
+			GElf_Chdr chdr;
+
+			if (!gelf_getchdr(scn, &chdr))
+				return -ENOEXEC;
+			size += chdr.ch_size;
+		} else if (name[1] == 'z') {
+			/* Old-style .zdebug: the size is in the data; assume a 4x ratio. */
+			size *= 5;
+		}
+		if (size > MAX_DWARF_BYTES || total + size > MAX_DWARF_BYTES)
+			return -EFBIG;
+		total += size;
+		if (strcmp(name, ".debug_info") == 0 && shdr.sh_size > 0)
+			has_info = true;
+	}
+	*ret_bytes = total;
+	*ret_has_info = has_info;
+	return 0;
+}
+
+static int cu_range_compare(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+
+	if (x->low != y->low)
+		return x->low < y->low ? -1 : 1;
+	return x->high < y->high ? -1 : x->high > y->high;
+}
+
+/* Indexes the address ranges of every compile unit of b->dwarf. */
+static int build_cu_index(struct binary *b)
+{
+	size_t ranges_capacity = 0, units_capacity = 0;
+	Dwarf_CU *cu = NULL;
+	Dwarf_Die cudie, subdie;
+	uint8_t unit_type;
+	Dwarf_Half version;
+
+	while (dwarf_get_units(b->dwarf, cu, &cu, &version, &unit_type, &cudie, &subdie) == 0) {
+		Dwarf_Addr base, low, high;
+		ptrdiff_t offset = 0;
+
+		if (unit_type != DW_UT_compile && unit_type != DW_UT_partial)
+			continue;
+		if (b->n_dwarf_units == units_capacity) {
+			size_t new_capacity = units_capacity ? units_capacity * 2 : 64;
+			struct dwarf_unit *grown;
+
+			if (b->n_dwarf_units >= MAX_CU_RANGES)
+				return -E2BIG;
+			grown = realloc(b->dwarf_units, new_capacity * sizeof(*grown));
+			if (!grown)
+				return -ENOMEM;
+			b->dwarf_units = grown;
+			units_capacity = new_capacity;
+		}
+		b->dwarf_units[b->n_dwarf_units] = (struct dwarf_unit){
+			.die_offset = dwarf_dieoffset(&cudie),
+		};
+		while ((offset = dwarf_ranges(&cudie, offset, &base, &low, &high)) > 0) {
+			if (high <= low)
+				continue;
+			if (b->n_cu_ranges == ranges_capacity) {
+				size_t new_capacity = ranges_capacity ? ranges_capacity * 2 : 256;
+				struct cu_range *grown;
+
+				if (b->n_cu_ranges >= MAX_CU_RANGES)
+					return -E2BIG;
+				grown = realloc(b->cu_ranges, new_capacity * sizeof(*grown));
+				if (!grown)
+					return -ENOMEM;
+				b->cu_ranges = grown;
+				ranges_capacity = new_capacity;
+			}
+			b->cu_ranges[b->n_cu_ranges++] = (struct cu_range){
+				.low = low,
+				.high = high,
+				.unit = (uint32_t)b->n_dwarf_units,
+			};
+		}
+		b->n_dwarf_units++;
+	}
+	if (b->n_cu_ranges == 0)
+		return -ENOENT;
+	qsort(b->cu_ranges, b->n_cu_ranges, sizeof(*b->cu_ranges), cu_range_compare);
+	return 0;
+}
+
+static void binary__clear_dwarf(struct binary *b)
+{
+	if (b->dwarf)
+		dwarf_end(b->dwarf);
+	if (b->dwarf_elf)
+		elf_end(b->dwarf_elf);
+	free(b->cu_ranges);
+	free(b->dwarf_units);
+	b->dwarf = NULL;
+	b->dwarf_elf = NULL;
+	b->dwarf_bytes = 0;
+	b->cu_ranges = NULL;
+	b->n_cu_ranges = 0;
+	b->dwarf_units = NULL;
+	b->n_dwarf_units = 0;
+	b->dwarf_parsed_bytes = 0;
+}
+
+/*
+ * Reads the DWARF of f (its own, or its debug file's) into b, taking f's ELF
+ * handle; f's file is let go once libdw has read the sections. Without
+ * usable DWARF b is left without, and f is closed: not an error.
+ */
+static int load_dwarf(struct binary *b, struct elf_file *f, size_t max_bytes)
+{
+	uint64_t bytes;
+	bool has_info;
+	int err;
+
+	if (dwarf_section_bytes(f, &bytes, &has_info) || !has_info || bytes > max_bytes) {
+		elf_file__close(f);
+		return 0;
+	}
+	b->dwarf = dwarf_begin_elf(f->elf, DWARF_C_READ, NULL);
+	if (!b->dwarf) {
+		elf_file__close(f);
+		return 0;
+	}
+	/* Every debug section is in memory now: the file is no longer needed. */
+	b->dwarf_elf = f->elf;
+	elf_cntl(f->elf, ELF_C_FDDONE);
+	close(f->fd);
+	f->elf = NULL;
+	f->fd = -1;
+	b->dwarf_bytes = bytes;
+	err = build_cu_index(b);
+	if (err) {
+		binary__clear_dwarf(b);
+		return err == -ENOMEM ? err : 0;
+	}
+	return 0;
+}
+
+/* The compile unit covering vaddr, or NULL. */
+static struct dwarf_unit *find_unit(const struct binary *b, uint64_t vaddr)
+{
+	size_t low = 0, high = b->n_cu_ranges, i;
+
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+
+		if (b->cu_ranges[mid].low <= vaddr)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	/* Ranges of different units rarely overlap; look back a little in case. */
+	for (i = low; i-- > 0 && low - i <= MAX_ENCLOSING_LOOKBACK;) {
+		if (vaddr >= b->cu_ranges[i].low && vaddr < b->cu_ranges[i].high)
+			return &b->dwarf_units[b->cu_ranges[i].unit];
+	}
+	return NULL;
+}
+
+/* ---- names ---- */
+
+static void scratch_reset(struct symbolizer *s)
+{
+	while (s->n_scratch)
+		free(s->scratch[--s->n_scratch]);
+}
+
+/*
+ * The display name of a symbol: Itanium C++ and Rust (legacy, without its
+ * hash, and v0) names demangled, without parameter lists, as perf and pprof
+ * show them; anything else as it is. The result lives until the next lookup.
+ */
+static const char *demangle(struct symbolizer *s, const char *name)
+{
+	char *demangled;
+
+	if (name[0] != '_' || (name[1] != 'Z' && name[1] != 'R'))
+		return name;
+	if (s->n_scratch == MAX_SCRATCH || strnlen(name, MAX_NAME_LEN) >= MAX_NAME_LEN)
+		return name;
+	demangled = cplus_demangle(name, DMGL_ANSI | DMGL_AUTO);
+	if (!demangled)
+		return name;
+	if (!*demangled) {
+		free(demangled);
+		return name;
+	}
+	s->scratch[s->n_scratch++] = demangled;
+	return demangled;
+}
+
+/* Scopes whose names qualify what they contain, as C++ and Rust spell them. */
+static bool is_naming_scope(int tag)
+{
+	return tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
+	       tag == DW_TAG_structure_type || tag == DW_TAG_union_type || tag == DW_TAG_module;
+}
+
+/*
+ * The name of a function without a linkage name (a static or inline C++
+ * function often has none): its DW_AT_name qualified by the namespaces and
+ * classes its declaration sits in, "ns::klass::name". Plain name when it
+ * sits in none. The result lives until the next lookup.
+ */
+static const char *qualified_name(struct symbolizer *s, Dwarf_Die *die, const char *name)
+{
+	Dwarf_Die target = *die, *scopes = NULL;
+	Dwarf_Attribute attr;
+	char buf[MAX_NAME_LEN], *copy;
+	size_t len = 0;
+	int n, i, hops;
+
+	/* From an inlined instance to its abstract function, to its declaration. */
+	for (hops = 0; hops < 4; hops++) {
+		if (!(dwarf_attr(&target, DW_AT_abstract_origin, &attr) ||
+		      dwarf_attr(&target, DW_AT_specification, &attr)) ||
+		    !dwarf_formref_die(&attr, &target))
+			break;
+	}
+	if (s->n_scratch == MAX_SCRATCH)
+		return name;
+	n = dwarf_getscopes_die(&target, &scopes);
+	/* scopes[0] is target itself, the last is the unit. */
+	for (i = n - 1; i >= 1; i--) {
+		const char *scope_name;
+		int written;
+
+		if (!is_naming_scope(dwarf_tag(&scopes[i])))
+			continue;
+		scope_name = dwarf_diename(&scopes[i]);
+		written = snprintf(buf + len, sizeof(buf) - len,
+				   "%s::", scope_name ? scope_name : "(anonymous namespace)");
+		if (written < 0 || (size_t)written >= sizeof(buf) - len) {
+			free(scopes);
+			return name;
+		}
+		len += (size_t)written;
+	}
+	free(scopes);
+	if (len == 0 ||
+	    snprintf(buf + len, sizeof(buf) - len, "%s", name) >= (int)(sizeof(buf) - len))
+		return name;
+	copy = strdup(buf);
+	if (!copy)
+		return name;
+	s->scratch[s->n_scratch++] = copy;
+	return copy;
+}
+
+/*
+ * The function a DIE names: *ret_system_name is its linkage name (following
+ * abstract origins and declarations) or else its DWARF name; the display
+ * name returned is that demangled, or qualified. NULL if it has no name.
+ */
+static const char *die_function_name(struct symbolizer *s, Dwarf_Die *die,
+				     const char **ret_system_name)
+{
+	Dwarf_Attribute attr;
+	const char *name;
+
+	if ((dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
+	     dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr)) &&
+	    (name = dwarf_formstring(&attr)) && *name) {
+		*ret_system_name = name;
+		return demangle(s, name);
+	}
+	if (dwarf_attr_integrate(die, DW_AT_name, &attr) && (name = dwarf_formstring(&attr)) &&
+	    *name) {
+		*ret_system_name = name;
+		return qualified_name(s, die, name);
+	}
+	return NULL;
 }
 
 /* ---- binary cache ---- */
 
 static void binary__clear(struct binary *b)
 {
+	binary__clear_dwarf(b);
 	free(b->build_id_hex);
 	free(b->segments);
 	free(b->syms);
@@ -861,18 +1302,78 @@ static size_t binary__memory(const struct binary *b)
 	memory += b->n_segments * sizeof(*b->segments);
 	memory += b->n_syms * sizeof(*b->syms);
 	memory += b->names_size;
+	memory += b->dwarf_bytes + b->dwarf_parsed_bytes;
+	memory += b->n_cu_ranges * sizeof(*b->cu_ranges);
+	memory += b->n_dwarf_units * sizeof(*b->dwarf_units);
 	return memory;
 }
 
-/* Fills b from the file at b->path; on failure b holds nothing. */
-static int binary__load(const struct symbolizer *s, struct binary *b)
+/* Whether an opened file is the one the maps line named (inode only: see open_binary). */
+static bool same_inode(const struct binary *b, const struct elf_file *f)
+{
+	return b->inode == 0 || (uint64_t)f->st.st_ino == b->inode;
+}
+
+/*
+ * Opens the file of b: through the process that maps it when there is one
+ * (/proc/PID/map_files/START-END is the mapped file itself, even deleted,
+ * replaced or in another mount namespace; /proc/PID/root/PATH sees its
+ * mounts), else by its path. Only the inode is compared with the maps line:
+ * on overlayfs and btrfs the device stat() gives is not the one maps shows.
+ * A file by the path with another inode is another file: -ESTALE.
+ */
+static int open_binary(struct binary *b, struct elf_file *f, struct load_request *req)
+{
+	const struct symbolizer_file *file = req->file;
+	char path[PATH_MAX];
+	int err, n;
+
+	req->root[0] = '\0';
+	if (strcmp(b->path, VDSO_PATH) == 0)
+		return file ? elf_file__open_vdso(f, file->pid, file->map_start, file->map_end)
+			    : -ENOENT;
+	if (file && file->pid > 0) {
+		snprintf(req->root, sizeof(req->root), "/proc/%d/root", (int)file->pid);
+		if (file->map_end > file->map_start) {
+			snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+				 (int)file->pid, file->map_start, file->map_end);
+			if (elf_file__open(f, path) == 0) {
+				if (same_inode(b, f))
+					return 0;
+				elf_file__close(f);
+			}
+		}
+		n = snprintf(path, sizeof(path), "%s%s", req->root, b->path);
+		if (b->path[0] == '/' && n > 0 && (size_t)n < sizeof(path) &&
+		    elf_file__open(f, path) == 0) {
+			if (same_inode(b, f))
+				return 0;
+			elf_file__close(f);
+		}
+		req->root[0] = '\0';
+	}
+	err = elf_file__open(f, b->path);
+	if (err)
+		return err;
+	if (!same_inode(b, f)) {
+		elf_file__close(f);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+/* Fills b from its file; on failure b holds nothing. */
+static int binary__load(const struct symbolizer *s, struct binary *b, struct load_request *req)
 {
 	uint8_t build_id[MAX_BUILD_ID_BYTES];
-	size_t build_id_len = 0;
-	struct elf_file main_file;
+	size_t build_id_len = 0, max_dwarf;
+	struct elf_file main_file, dwarf_file = { .fd = -1 };
+	bool own_dwarf;
+	uint64_t dwarf_bytes;
 	int err;
 
-	err = elf_file__open(&main_file, b->path);
+	req->debug_path[0] = '\0';
+	err = open_binary(b, &main_file, req);
 	if (err) {
 		file_identity__get(&b->identity, b->path);
 		return err;
@@ -889,13 +1390,36 @@ static int binary__load(const struct symbolizer *s, struct binary *b)
 			goto err_clear;
 		}
 	}
-	err = load_debug_symbols(s, b, &main_file, build_id, build_id_len);
+	err = load_debug_symbols(s, b, &main_file, build_id, build_id_len, req);
 	if (err == -ENOMEM)
 		goto err_clear;
 	if (err) {
 		err = load_symbols(&main_file, b, true);
 		/* A binary without function symbols still has a build ID to report. */
 		if (err && err != -ENOENT)
+			goto err_clear;
+	}
+
+	/* DWARF: the binary's own if it has some, else its debug file's. */
+	max_dwarf = s->max_memory / 2 < MAX_DWARF_BYTES ? s->max_memory / 2 : MAX_DWARF_BYTES;
+	own_dwarf = main_file.fd >= 0 &&
+		    dwarf_section_bytes(&main_file, &dwarf_bytes, &(bool){ false }) == 0 &&
+		    dwarf_bytes > 0;
+	if (own_dwarf) {
+		/* Again on the same open file: the path may be gone or another file by now. */
+		dwarf_file.fd = fcntl(main_file.fd, F_DUPFD_CLOEXEC, 0);
+		dwarf_file.st = main_file.st;
+		dwarf_file.elf =
+			dwarf_file.fd < 0 ? NULL : elf_begin(dwarf_file.fd, ELF_C_READ, NULL);
+		if (!dwarf_file.elf)
+			elf_file__close(&dwarf_file);
+	} else if (req->debug_path[0] && elf_file__open(&dwarf_file, req->debug_path) != 0) {
+		dwarf_file.fd = -1;
+		dwarf_file.elf = NULL;
+	}
+	if (dwarf_file.elf) {
+		err = load_dwarf(b, &dwarf_file, max_dwarf);
+		if (err)
 			goto err_clear;
 	}
 	elf_file__close(&main_file);
@@ -950,31 +1474,61 @@ static void evict(struct symbolizer *s, struct binary *b)
 	binary__free(b);
 }
 
-/* (Re)loads b and updates the accounting; transient failures are the caller's to drop. */
-static int reload(struct symbolizer *s, struct binary *b)
+/* Evicts least recently used entries, never keep, past either bound. */
+static void enforce_bounds(struct symbolizer *s, const struct binary *keep)
 {
-	int err;
+	while (s->lru_tail && s->lru_tail != keep &&
+	       (s->n_binaries > s->max_binaries || s->binaries_memory > s->max_memory))
+		evict(s, s->lru_tail);
+}
 
+/* Redoes b's accounting after it grew or shrank. */
+static void account(struct symbolizer *s, struct binary *b)
+{
 	s->binaries_memory -= b->memory;
-	binary__clear(b);
-	err = binary__load(s, b);
-	b->error = err;
-	b->checked_ns = now_ns();
 	b->memory = binary__memory(b);
 	s->binaries_memory += b->memory;
+}
+
+/* (Re)loads b and updates the accounting; transient failures are the caller's to drop. */
+static int reload(struct symbolizer *s, struct binary *b, const struct symbolizer_file *file)
+{
+	struct load_request *req = malloc(sizeof(*req));
+	int err;
+
+	binary__clear(b);
+	if (!req) {
+		err = -ENOMEM;
+	} else {
+		req->file = file;
+		err = binary__load(s, b, req);
+		free(req);
+	}
+	b->error = err;
+	b->checked_ns = now_ns();
+	account(s, b);
 	return err;
 }
 
-/* Gives the cache entry of path, loading it on a miss; negative results included. */
-static int get_binary(struct symbolizer *s, const char *path, struct binary **ret_binary)
+/* Errors after which a file named by its inode may still become readable. */
+static bool error_may_pass(int err)
 {
-	uint64_t hash = hash_path(path);
+	return err == -ENOENT || err == -EACCES || err == -EPERM || err == -ESTALE || err == -ESRCH;
+}
+
+/* Gives the cache entry of file, loading it on a miss; negative results included. */
+static int get_binary(struct symbolizer *s, const struct symbolizer_file *file,
+		      struct binary **ret_binary)
+{
+	uint64_t dev = file->inode ? file->dev : 0, inode = file->inode;
+	uint64_t hash = hash_file(file->path, dev, inode);
 	size_t bucket = hash & (s->n_buckets - 1);
 	struct binary *b;
 	int err;
 
 	for (b = s->buckets[bucket]; b; b = b->hash_next) {
-		if (b->hash == hash && strcmp(b->path, path) == 0)
+		if (b->hash == hash && b->dev == dev && b->inode == inode &&
+		    strcmp(b->path, file->path) == 0)
 			break;
 	}
 	if (b) {
@@ -982,16 +1536,28 @@ static int get_binary(struct symbolizer *s, const char *path, struct binary **re
 		lru_push_head(s, b);
 		if (now_ns() - b->checked_ns >= REVALIDATE_NS) {
 			struct file_identity current;
+			bool stale;
 
-			file_identity__get(&current, path);
-			if (file_identity__equal(&current, &b->identity)) {
+			/*
+			 * A file named by its inode keeps its contents; only a failure
+			 * to reach it is worth another try. A file named by its path
+			 * alone is reloaded when the path names another file.
+			 */
+			if (inode) {
+				stale = error_may_pass(b->error);
+			} else {
+				file_identity__get(&current, file->path);
+				stale = !file_identity__equal(&current, &b->identity);
+			}
+			if (!stale) {
 				b->checked_ns = now_ns();
 			} else {
-				err = reload(s, b);
+				err = reload(s, b, file);
 				if (error_is_transient(err)) {
 					evict(s, b);
 					return err;
 				}
+				enforce_bounds(s, b);
 			}
 		}
 		*ret_binary = b;
@@ -1001,24 +1567,25 @@ static int get_binary(struct symbolizer *s, const char *path, struct binary **re
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->path = strdup(path);
+	b->path = strdup(file->path);
 	if (!b->path) {
 		free(b);
 		return -ENOMEM;
 	}
 	b->hash = hash;
+	b->dev = dev;
+	b->inode = inode;
 	b->hash_next = s->buckets[bucket];
 	s->buckets[bucket] = b;
 	lru_push_head(s, b);
 	s->n_binaries++;
-	err = reload(s, b);
+	err = reload(s, b, file);
 	if (error_is_transient(err)) {
 		evict(s, b);
 		return err;
 	}
 	/* b is at the head, so it is not the one evicted. */
-	while (s->n_binaries > s->max_binaries)
-		evict(s, s->lru_tail);
+	enforce_bounds(s, b);
 	*ret_binary = b;
 	return 0;
 }
@@ -1038,9 +1605,6 @@ static int offset_to_vaddr(const struct binary *b, uint64_t file_offset, uint64_
 	}
 	return -ENOENT;
 }
-
-/* How far back to look for a sized symbol enclosing a smaller one that ended. */
-#define MAX_ENCLOSING_LOOKBACK 8
 
 static const struct func_sym *find_function(const struct binary *b, uint64_t vaddr)
 {
@@ -1069,9 +1633,33 @@ static const struct func_sym *find_function(const struct binary *b, uint64_t vad
 	return NULL;
 }
 
+static bool path_ok(const char *path)
+{
+	return path && strnlen(path, PATH_MAX) < PATH_MAX;
+}
+
+/* The entry of file and the link-time address of file_offset in it. */
+static int resolve(struct symbolizer *s, const struct symbolizer_file *file, uint64_t file_offset,
+		   struct binary **ret_binary, uint64_t *ret_vaddr)
+{
+	struct binary *b;
+	int err;
+
+	err = get_binary(s, file, &b);
+	if (err)
+		return err;
+	if (b->error)
+		return b->error;
+	if (offset_to_vaddr(b, file_offset, ret_vaddr))
+		return -ENOENT;
+	*ret_binary = b;
+	return 0;
+}
+
 int symbolizer__lookup_user(struct symbolizer *s, const char *path, uint64_t file_offset,
 			    struct symbol *ret_sym)
 {
+	const struct symbolizer_file file = { .path = path };
 	const struct func_sym *sym;
 	struct binary *b;
 	uint64_t vaddr;
@@ -1079,36 +1667,197 @@ int symbolizer__lookup_user(struct symbolizer *s, const char *path, uint64_t fil
 
 	if (!s || !path || !ret_sym)
 		return -EINVAL;
-	if (strnlen(path, PATH_MAX) >= PATH_MAX)
+	if (!path_ok(path))
 		return -ENAMETOOLONG;
-	err = get_binary(s, path, &b);
+	scratch_reset(s);
+	err = resolve(s, &file, file_offset, &b, &vaddr);
 	if (err)
 		return err;
-	if (b->error)
-		return b->error;
-	if (offset_to_vaddr(b, file_offset, &vaddr))
-		return -ENOENT;
 	sym = find_function(b, vaddr);
 	if (!sym)
 		return -ENOENT;
 	*ret_sym = (struct symbol){
-		.name = b->names + sym->name,
+		.name = demangle(s, b->names + sym->name),
+		.system_name = b->names + sym->name,
 		.module = NULL,
 		.offset = vaddr - sym->start,
 	};
 	return 0;
 }
 
-int symbolizer__build_id(struct symbolizer *s, const char *path, const char **ret_hex)
+/* Charges b for the libdw state of unit the first time it is used. */
+static void count_unit(struct symbolizer *s, struct binary *b, struct dwarf_unit *unit,
+		       Dwarf_Die *cudie)
+{
+	Dwarf_Lines *lines;
+	Dwarf_Files *files;
+	size_t n_lines = 0, n_files = 0;
+
+	if (unit->counted)
+		return;
+	unit->counted = true;
+	if (dwarf_getsrclines(cudie, &lines, &n_lines) != 0)
+		n_lines = 0;
+	if (dwarf_getsrcfiles(cudie, &files, &n_files) != 0)
+		n_files = 0;
+	b->dwarf_parsed_bytes += DWARF_BYTES_PER_UNIT + n_lines * DWARF_BYTES_PER_LINE +
+				 n_files * DWARF_BYTES_PER_FILE;
+	account(s, b);
+	enforce_bounds(s, b);
+}
+
+/* Appends a frame, keeping the last slot for the outermost function. */
+static void push_frame(struct symbol_frame *frames, size_t *n, const struct symbol_frame *frame)
+{
+	if (*n < SYMBOLIZER_MAX_FRAMES - 1)
+		frames[(*n)++] = *frame;
+}
+
+/* The inlined frames at vaddr and the outermost function's file, line and DWARF name. */
+static void dwarf_frames(struct symbolizer *s, struct binary *b, uint64_t vaddr,
+			 struct symbol_frame *frames, size_t *ret_n, const char **ret_file,
+			 uint32_t *ret_line, Dwarf_Die *ret_subprogram, bool *ret_has_subprogram)
+{
+	struct dwarf_unit *unit = find_unit(b, vaddr);
+	Dwarf_Die cudie, *scopes = NULL;
+	Dwarf_Files *files = NULL;
+	const char *file = NULL;
+	size_t n_files = 0;
+	uint32_t line = 0;
+	Dwarf_Line *row;
+	int n_scopes, i;
+	int line_number;
+
+	if (!unit || !dwarf_offdie(b->dwarf, unit->die_offset, &cudie))
+		return;
+	count_unit(s, b, unit, &cudie);
+	row = dwarf_getsrc_die(&cudie, vaddr);
+	if (row) {
+		file = dwarf_linesrc(row, NULL, NULL);
+		if (file && dwarf_lineno(row, &line_number) == 0 && line_number > 0)
+			line = (uint32_t)line_number;
+	}
+	if (dwarf_getsrcfiles(&cudie, &files, &n_files) != 0)
+		files = NULL;
+
+	/*
+	 * dwarf_getscopes() goes from an inlined instance into its abstract
+	 * definition; the chain of concrete instances, each inlined into the
+	 * next, is what dwarf_getscopes_die() gives for the innermost scope.
+	 */
+	n_scopes = dwarf_getscopes(&cudie, vaddr, &scopes);
+	if (n_scopes > 0) {
+		Dwarf_Die innermost = scopes[0];
+
+		free(scopes);
+		scopes = NULL;
+		n_scopes = dwarf_getscopes_die(&innermost, &scopes);
+	}
+	for (i = 0; i < n_scopes && i < MAX_SCOPES; i++) {
+		Dwarf_Die *scope = &scopes[i];
+		const char *name, *system_name = NULL;
+		Dwarf_Attribute attr;
+		Dwarf_Word call_file = 0, call_line = 0;
+
+		switch (dwarf_tag(scope)) {
+		case DW_TAG_inlined_subroutine:
+			name = die_function_name(s, scope, &system_name);
+			if (name) {
+				push_frame(frames, ret_n,
+					   &(struct symbol_frame){
+						   .function = name,
+						   .system_name = system_name,
+						   .file = file,
+						   .line = line,
+					   });
+			}
+			/* Where it was inlined is where the caller's frame is. */
+			file = NULL;
+			line = 0;
+			if (files && dwarf_attr(scope, DW_AT_call_file, &attr) &&
+			    dwarf_formudata(&attr, &call_file) == 0 && call_file < n_files)
+				file = dwarf_filesrc(files, call_file, NULL, NULL);
+			if (dwarf_attr(scope, DW_AT_call_line, &attr) &&
+			    dwarf_formudata(&attr, &call_line) == 0 && call_line <= UINT32_MAX)
+				line = (uint32_t)call_line;
+			break;
+		case DW_TAG_subprogram:
+			/* Named by the caller only if the ELF symbols do not name it. */
+			*ret_subprogram = *scope;
+			*ret_has_subprogram = true;
+			i = n_scopes; /* the outermost function: done */
+			break;
+		default:
+			break;
+		}
+	}
+	free(scopes);
+	*ret_file = file;
+	*ret_line = line;
+}
+
+int symbolizer__lookup_frames(struct symbolizer *s, const struct symbolizer_file *file,
+			      uint64_t file_offset, struct symbol_frame *ret_frames,
+			      size_t max_frames, size_t *ret_n)
+{
+	struct symbol_frame frames[SYMBOLIZER_MAX_FRAMES];
+	const char *outer_file = NULL, *outer_name = NULL, *outer_system_name = NULL;
+	bool has_subprogram = false;
+	Dwarf_Die subprogram;
+	const struct func_sym *sym;
+	uint32_t outer_line = 0;
+	struct binary *b;
+	uint64_t vaddr;
+	size_t n = 0, i;
+	int err;
+
+	if (!s || !file || !path_ok(file->path) || !ret_frames || !ret_n || max_frames == 0)
+		return file && file->path && !path_ok(file->path) ? -ENAMETOOLONG : -EINVAL;
+	scratch_reset(s);
+	err = resolve(s, file, file_offset, &b, &vaddr);
+	if (err)
+		return err;
+	if (b->dwarf)
+		dwarf_frames(s, b, vaddr, frames, &n, &outer_file, &outer_line, &subprogram,
+			     &has_subprogram);
+	/* count_unit() may have evicted others, never b. */
+	sym = find_function(b, vaddr);
+	if (sym) {
+		outer_system_name = b->names + sym->name;
+		outer_name = demangle(s, outer_system_name);
+	} else if (has_subprogram) {
+		outer_name = die_function_name(s, &subprogram, &outer_system_name);
+	}
+	if (!outer_name)
+		return -ENOENT;
+	frames[n++] = (struct symbol_frame){
+		.function = outer_name,
+		.system_name = outer_system_name,
+		.file = outer_file,
+		.line = outer_line,
+	};
+	/* Too deep for the caller: keep the innermost frames and the real function. */
+	if (n > max_frames) {
+		frames[max_frames - 1] = frames[n - 1];
+		n = max_frames;
+	}
+	for (i = 0; i < n; i++)
+		ret_frames[i] = frames[i];
+	*ret_n = n;
+	return 0;
+}
+
+int symbolizer__file_build_id(struct symbolizer *s, const struct symbolizer_file *file,
+			      const char **ret_hex)
 {
 	struct binary *b;
 	int err;
 
-	if (!s || !path || !ret_hex)
+	if (!s || !file || !file->path || !ret_hex)
 		return -EINVAL;
-	if (strnlen(path, PATH_MAX) >= PATH_MAX)
+	if (!path_ok(file->path))
 		return -ENAMETOOLONG;
-	err = get_binary(s, path, &b);
+	err = get_binary(s, file, &b);
 	if (err)
 		return err;
 	if (b->error)
@@ -1117,6 +1866,15 @@ int symbolizer__build_id(struct symbolizer *s, const char *path, const char **re
 		return -ENODATA;
 	*ret_hex = b->build_id_hex;
 	return 0;
+}
+
+int symbolizer__build_id(struct symbolizer *s, const char *path, const char **ret_hex)
+{
+	const struct symbolizer_file file = { .path = path };
+
+	if (!path)
+		return -EINVAL;
+	return symbolizer__file_build_id(s, &file, ret_hex);
 }
 
 /* ---- kernel ---- */
@@ -1385,6 +2143,7 @@ int symbolizer__lookup_kernel(struct symbolizer *s, uint64_t address, struct sym
 	sym = &table->syms[low - 1];
 	*ret_sym = (struct symbol){
 		.name = table->names + sym->name,
+		.system_name = table->names + sym->name,
 		.module = sym->module == NO_MODULE ? NULL : table->names + sym->module,
 		.offset = address - sym->address,
 	};
@@ -1410,6 +2169,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_options *opts)
 	if (!s)
 		return NULL;
 	s->max_binaries = max_binaries;
+	s->max_memory = opts && opts->max_memory ? opts->max_memory : DEFAULT_MAX_MEMORY;
 	s->n_buckets = 16;
 	while (s->n_buckets < max_binaries && s->n_buckets < MAX_BUCKETS)
 		s->n_buckets *= 2;
@@ -1430,6 +2190,7 @@ void symbolizer__free(struct symbolizer *s)
 		return;
 	while (s->lru_head)
 		evict(s, s->lru_head);
+	scratch_reset(s);
 	free(s->kernel.syms);
 	free(s->kernel.names);
 	free(s->buckets);

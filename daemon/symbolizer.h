@@ -2,9 +2,19 @@
 /*
  * Symbolizer: turns (binary, file offset) into a function name using the
  * ELF .symtab or .dynsym (libelf), preferring a separate debug file found by
- * build ID (DEBUG_ROOT/.build-id/xx/yyyy.debug) or .gnu_debuglink; and a
- * kernel address into a name from kallsyms. Loaded tables are cached per
- * binary, bounded in number, least recently used evicted.
+ * build ID (DEBUG_ROOT/.build-id/xx/yyyy.debug) or .gnu_debuglink; into
+ * frames with source file and line, inlined functions included, from the
+ * DWARF of the binary or of its debug file (libdw); and a kernel address
+ * into a name from kallsyms. C++ and Rust names are demangled (libiberty),
+ * the mangled name kept as the system name. Loaded tables are cached per
+ * file, bounded in number and in bytes, least recently used evicted.
+ *
+ * A file is named by its path and, when known, the device and inode that
+ * /proc/PID/maps gives, so that two containers' /usr/bin/app are two files;
+ * it is opened through /proc/PID/map_files/START-END (deleted or replaced
+ * files, other mount namespaces), else /proc/PID/root/PATH, else PATH.
+ * "[vdso]" is read from /proc/PID/mem; give its mapping's size as its
+ * inode, so that vdsos of different sizes (32-bit processes) stay apart.
  *
  * Library-like: does not log. Names returned stay valid until the next call
  * that may load or evict (any symbolizer__* call except __free): copy them
@@ -15,6 +25,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct symbolizer;
 
@@ -22,12 +33,34 @@ struct symbolizer_options {
 	const char *debug_root; /* NULL: "/usr/lib/debug" */
 	const char *kallsyms_path; /* NULL: "/proc/kallsyms" */
 	size_t max_binaries; /* 0: a default; cached binaries before eviction */
+	size_t max_memory; /* 0: a default (1 GiB); bytes of cached tables before eviction */
 };
 
 struct symbol {
-	const char *name; /* function name */
+	const char *name; /* function name, demangled */
+	const char *system_name; /* as the binary spells it (mangled); == name if not mangled */
 	const char *module; /* kernel module name, NULL for vmlinux and user code */
 	uint64_t offset; /* from the start of the function */
+};
+
+/* A mapped file, as a line of /proc/PID/maps describes it. */
+struct symbolizer_file {
+	const char *path; /* the path in the maps line; required */
+	uint64_t dev; /* makedev(major, minor) of the maps line; 0 when unknown */
+	uint64_t inode; /* of the maps line; 0 when unknown: then the path alone names it */
+	pid_t pid; /* a process mapping it, to open it through /proc/PID; 0 for none */
+	uint64_t map_start, map_end; /* that mapping's range, for /proc/PID/map_files */
+};
+
+/* Frames one address may expand to: inlined calls, then the real function. */
+#define SYMBOLIZER_MAX_FRAMES 16
+
+/* One frame of an address; strings valid as names are (see above). */
+struct symbol_frame {
+	const char *function; /* display name, demangled */
+	const char *system_name; /* as the binary spells it; == function if not mangled */
+	const char *file; /* source file, NULL when no DWARF covers the address */
+	uint32_t line; /* source line, 0 when unknown */
 };
 
 /* Returns a symbolizer, or NULL with errno set. opts may be NULL. */
@@ -44,6 +77,24 @@ int symbolizer__lookup_user(struct symbolizer *s, const char *path, uint64_t fil
 			    struct symbol *ret_sym);
 
 /*
+ * Finds the frames at file_offset of file: innermost first, first the
+ * functions inlined there (each with the file and line inside it), last the
+ * function the code belongs to (its name from the ELF symbols when they
+ * cover it, else from DWARF). Without DWARF there is one frame and no file.
+ * Writes at most max_frames frames (at most SYMBOLIZER_MAX_FRAMES are ever
+ * made; when inlining runs deeper the middle ones are left out) and their
+ * number in *ret_n. Returns 0, -ENOENT when nothing names the address, or a
+ * negative errno as for symbolizer__lookup_user().
+ */
+int symbolizer__lookup_frames(struct symbolizer *s, const struct symbolizer_file *file,
+			      uint64_t file_offset, struct symbol_frame *ret_frames,
+			      size_t max_frames, size_t *ret_n);
+
+/* As symbolizer__build_id(), for a mapped file. */
+int symbolizer__file_build_id(struct symbolizer *s, const struct symbolizer_file *file,
+			      const char **ret_hex);
+
+/*
  * Gives the GNU build ID of the ELF file at path as lowercase hex.
  * Returns 0, -ENODATA when it has none, or a negative errno.
  */
@@ -52,7 +103,10 @@ int symbolizer__build_id(struct symbolizer *s, const char *path, const char **re
 /* Finds the kernel function containing address. Returns 0 or -ENOENT. */
 int symbolizer__lookup_kernel(struct symbolizer *s, uint64_t address, struct symbol *ret_sym);
 
-/* Memory held by cached tables, in bytes (for status). */
+/*
+ * Memory held by cached tables, in bytes (for status). DWARF counts as the
+ * debug sections read plus an estimate of what libdw builds from them.
+ */
 size_t symbolizer__memory(const struct symbolizer *s);
 
 #endif /* CPROF_SYMBOLIZER_H */

@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="make gcc clang llvm libclang-rt-14-dev pkg-config bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev
 libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev golang-go protobuf-compiler
-linux-perf python3 binutils elfutils libc6-dbg curl procps
+linux-perf python3 binutils elfutils libc6-dbg curl procps libiberty-dev g++ nodejs
 debhelper dpkg-dev fakeroot lintian man-db systemd util-linux"
 
 missing=""

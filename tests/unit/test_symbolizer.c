@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <link.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -249,6 +250,13 @@ static void path_format(char *buf, const char *fmt, ...)
 static void path_join(char *buf, const char *dir, const char *name)
 {
 	path_format(buf, "%s/%s", dir, name);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
 }
 
 /* Builds the binaries every test uses; on failure says why in fx.why. */
@@ -953,6 +961,558 @@ static void test_kernel_real_kallsyms(void)
 	symbolizer__free(s);
 }
 
+/* ---- DWARF, demangling, file identity ---- */
+
+/* One frame as addr2line -f -i prints it. */
+struct a2l_frame {
+	char function[512];
+	char file[PATH_MAX];
+	unsigned int line;
+};
+
+/*
+ * Runs addr2line -a -f -i on vaddr of path; gives up to max frames, innermost
+ * first, and their number (0 on failure).
+ */
+static size_t addr2line_frames(const char *path, uint64_t vaddr, struct a2l_frame *frames,
+			       size_t max)
+{
+	char *out = capture("addr2line -a -f -i -e '%s' 0x%" PRIx64, path, vaddr);
+	char *line, *save = NULL, *colon;
+	size_t n = 0;
+	bool want_function = true;
+
+	if (!out)
+		return 0;
+	/* The first line is the address; then function and file:line pairs. */
+	line = strtok_r(out, "\n", &save);
+	for (line = strtok_r(NULL, "\n", &save); line && n < max;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (want_function) {
+			snprintf(frames[n].function, sizeof(frames[n].function), "%s", line);
+		} else {
+			colon = strrchr(line, ':');
+			if (!colon)
+				break;
+			*colon = '\0';
+			snprintf(frames[n].file, sizeof(frames[n].file), "%s", line);
+			/* "12 (discriminator 3)" reads as 12. */
+			frames[n].line = (unsigned int)strtoul(colon + 1, NULL, 10);
+			n++;
+		}
+		want_function = !want_function;
+	}
+	free(out);
+	return n;
+}
+
+/*
+ * The first of count addresses from vaddr at which addr2line -i gives depth
+ * frames, as an offset from vaddr; count when there is none. One addr2line
+ * for all of them.
+ */
+static uint64_t first_with_depth(const char *path, uint64_t vaddr, uint64_t count, size_t depth)
+{
+	char *cmd, *out, *line, *save = NULL;
+	size_t len, used, lines = 0;
+	uint64_t i, current = count, found = count;
+
+	len = 64 + strlen(path) + count * 20;
+	cmd = malloc(len);
+	if (!cmd)
+		return count;
+	used = (size_t)snprintf(cmd, len, "addr2line -a -f -i -e '%s'", path);
+	for (i = 0; i < count && used < len; i++)
+		used += (size_t)snprintf(cmd + used, len - used, " 0x%" PRIx64, vaddr + i);
+	out = capture("%s", cmd);
+	free(cmd);
+	if (!out)
+		return count;
+	/* Blocks: "0xADDRESS", then a function and a file:line line per frame. */
+	for (line = strtok_r(out, "\n", &save);; line = strtok_r(NULL, "\n", &save)) {
+		if (!line || strncmp(line, "0x", 2) == 0) {
+			if (current < count && lines == 2 * depth) {
+				found = current;
+				break;
+			}
+			if (!line)
+				break;
+			current = strtoull(line, NULL, 16) - vaddr;
+			lines = 0;
+		} else {
+			lines++;
+		}
+	}
+	free(out);
+	return found;
+}
+
+/* The link-time address of file offset in path, through readelf's PT_LOADs. */
+static bool offset_to_vaddr_readelf(const char *path, uint64_t offset, uint64_t *ret_vaddr)
+{
+	struct load loads[MAX_LOADS];
+	size_t n = readelf_loads(path, loads), i;
+
+	for (i = 0; i < n; i++) {
+		if (offset >= loads[i].offset && offset - loads[i].offset < loads[i].file_size) {
+			*ret_vaddr = offset - loads[i].offset + loads[i].vaddr;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Whether our frame says what addr2line's does: same function, file and line. */
+static bool same_frame(const struct symbol_frame *ours, const struct a2l_frame *theirs)
+{
+	bool ok = ours->file && strcmp(ours->file, theirs->file) == 0 &&
+		  ours->line == theirs->line && strcmp(ours->system_name, theirs->function) == 0;
+
+	if (!ok)
+		printf("#   ours %s %s:%u, addr2line %s %s:%u\n", ours->system_name,
+		       ours->file ? ours->file : "(none)", ours->line, theirs->function,
+		       theirs->file, theirs->line);
+	return ok;
+}
+
+static void test_dwarf_file_and_line(void)
+{
+	static const char *const functions[] = { "cprof_alpha", "cprof_beta", "cprof_local_gamma",
+						 "main" };
+	struct symbol_frame frames[SYMBOLIZER_MAX_FRAMES];
+	struct a2l_frame expected[8];
+	struct symbolizer_file file;
+	uint64_t offset, size, vaddr;
+	struct symbolizer *s;
+	size_t n, n_expected, i;
+
+	NEED_FIXTURE();
+	s = new_symbolizer(fx.empty_root, 0);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	file = (struct symbolizer_file){ .path = fx.prog };
+	for (i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
+		if (!ASSERT_TRUE(expected_offset(fx.prog, fx.prog, false, functions[i], &offset,
+						 &size)) ||
+		    !ASSERT_TRUE(offset_to_vaddr_readelf(fx.prog, offset + 8, &vaddr)))
+			continue;
+		n_expected = addr2line_frames(fx.prog, vaddr, expected, 8);
+		if (!ASSERT_EQ(n_expected, 1))
+			continue;
+		if (ASSERT_OK(symbolizer__lookup_frames(s, &file, offset + 8, frames,
+							SYMBOLIZER_MAX_FRAMES, &n)) &&
+		    ASSERT_EQ(n, 1)) {
+			ASSERT_TRUE(same_frame(&frames[0], &expected[0]));
+			ASSERT_STREQ(frames[0].function, functions[i]);
+			ASSERT_TRUE(frames[0].system_name == frames[0].function);
+		}
+	}
+	/* Without DWARF (the stripped library): one frame, the name, no file. */
+	file.path = fx.lib;
+	if (ASSERT_TRUE(expected_offset(fx.lib, fx.lib, true, "cprof_beta", &offset, &size)) &&
+	    ASSERT_OK(symbolizer__lookup_frames(s, &file, offset, frames, SYMBOLIZER_MAX_FRAMES,
+						&n)) &&
+	    ASSERT_EQ(n, 1)) {
+		ASSERT_STREQ(frames[0].function, "cprof_beta");
+		ASSERT_TRUE(frames[0].file == NULL);
+		ASSERT_EQ(frames[0].line, 0);
+	}
+	/* The DWARF of a stripped binary's debug file, found by build ID. */
+	symbolizer__free(s);
+	s = new_symbolizer(fx.debug_root, 0);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	file.path = fx.bid;
+	if (ASSERT_TRUE(
+		    expected_offset(fx.bid, fx.bid_full, false, "cprof_beta", &offset, &size)) &&
+	    ASSERT_TRUE(offset_to_vaddr_readelf(fx.bid, offset + 4, &vaddr)) &&
+	    ASSERT_EQ(addr2line_frames(fx.bid_full, vaddr, expected, 8), 1) &&
+	    ASSERT_OK(symbolizer__lookup_frames(s, &file, offset + 4, frames, SYMBOLIZER_MAX_FRAMES,
+						&n)) &&
+	    ASSERT_EQ(n, 1))
+		ASSERT_TRUE(same_frame(&frames[0], &expected[0]));
+	symbolizer__free(s);
+}
+
+static const char inline_source[] =
+	"volatile int cprof_sink;\n"
+	"static inline __attribute__((always_inline)) int cprof_innermost(int x)\n"
+	"{\n"
+	"	int v = x;\n"
+	"	for (int i = 0; i < x; i++)\n"
+	"		v = v * 7 + (v >> 3) + cprof_sink;\n"
+	"	return v;\n"
+	"}\n"
+	"static inline __attribute__((always_inline)) int cprof_middle(int x)\n"
+	"{\n"
+	"	return cprof_innermost(x + 1) * 3;\n"
+	"}\n"
+	"__attribute__((noinline)) int cprof_outer(int x)\n"
+	"{\n"
+	"	int r = cprof_middle(x);\n"
+	"	return r + cprof_sink;\n"
+	"}\n"
+	"int main(int argc, char **argv)\n"
+	"{\n"
+	"	return cprof_outer(argc);\n"
+	"}\n";
+
+static void test_dwarf_inlined(void)
+{
+	struct symbol_frame frames[SYMBOLIZER_MAX_FRAMES];
+	struct a2l_frame expected[8];
+	char src[PATH_MAX], bin[PATH_MAX];
+	struct symbolizer_file file;
+	uint64_t offset, size, vaddr, at;
+	struct symbolizer *s;
+	size_t n, n_expected = 0, i;
+
+	NEED_FIXTURE();
+	path_join(src, fx.dir, "inline.c");
+	path_join(bin, fx.dir, "inline");
+	if (!ASSERT_TRUE(write_file(src, inline_source)) ||
+	    !ASSERT_OK(run("cc -O2 -g '%s' -o '%s'", src, bin)) ||
+	    !ASSERT_TRUE(expected_offset(bin, bin, false, "cprof_outer", &offset, &size)))
+		return;
+	/* The first address addr2line says is inside both inlined functions. */
+	if (!ASSERT_TRUE(offset_to_vaddr_readelf(bin, offset, &vaddr)))
+		return;
+	at = first_with_depth(bin, vaddr, size, 3);
+	if (at < size)
+		n_expected = addr2line_frames(bin, vaddr + at, expected, 8);
+	if (!ASSERT_EQ(n_expected, 3))
+		return;
+	ASSERT_STREQ(expected[0].function, "cprof_innermost");
+	ASSERT_STREQ(expected[1].function, "cprof_middle");
+	ASSERT_STREQ(expected[2].function, "cprof_outer");
+
+	s = new_symbolizer(fx.empty_root, 0);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	file = (struct symbolizer_file){ .path = bin };
+	if (ASSERT_OK(symbolizer__lookup_frames(s, &file, offset + at, frames,
+						SYMBOLIZER_MAX_FRAMES, &n)) &&
+	    ASSERT_EQ(n, 3)) {
+		for (i = 0; i < 3; i++)
+			ASSERT_TRUE(same_frame(&frames[i], &expected[i]));
+	}
+	/* A caller with room for two frames keeps the innermost and the real function. */
+	if (ASSERT_OK(symbolizer__lookup_frames(s, &file, offset + at, frames, 2, &n)) &&
+	    ASSERT_EQ(n, 2)) {
+		ASSERT_STREQ(frames[0].function, "cprof_innermost");
+		ASSERT_STREQ(frames[1].function, "cprof_outer");
+	}
+	/* The name-only lookup still names the real function. */
+	{
+		struct symbol sym;
+
+		if (ASSERT_OK(symbolizer__lookup_user(s, bin, offset + at, &sym)))
+			ASSERT_STREQ(sym.name, "cprof_outer");
+	}
+	symbolizer__free(s);
+}
+
+static const char cxx_source[] =
+	"namespace cprof {\n"
+	"namespace detail {\n"
+	"template <typename T, int N> struct accumulator {\n"
+	"	T total;\n"
+	"	__attribute__((noinline)) T add(T v)\n"
+	"	{\n"
+	"		for (int i = 0; i < N; i++)\n"
+	"			total = total * 3 + v;\n"
+	"		return total;\n"
+	"	}\n"
+	"};\n"
+	"} // namespace detail\n"
+	"template <typename T> __attribute__((noinline)) T scale(T v, int k)\n"
+	"{\n"
+	"	return v * k;\n"
+	"}\n"
+	"} // namespace cprof\n"
+	"int main(int argc, char **)\n"
+	"{\n"
+	"	cprof::detail::accumulator<long, 4> a{0};\n"
+	"	return (int)a.add(argc) + (int)cprof::scale<double>(argc, 3);\n"
+	"}\n";
+
+/* The mangled name in nm's list that contains part, and c++filt -p's reading of it. */
+static bool find_mangled(const char *path, const char *part, char *mangled, size_t size,
+			 char *demangled, size_t demangled_size)
+{
+	char *out = capture("nm --defined-only '%s' | awk '{print $3}' | grep -- '%s' | head -1",
+			    path, part);
+	char *filtered;
+	size_t len;
+
+	if (!out || sscanf(out, "%511s", mangled) != 1 || strlen(mangled) >= size) {
+		free(out);
+		return false;
+	}
+	free(out);
+	filtered = capture("c++filt -p '%s'", mangled);
+	if (!filtered)
+		return false;
+	len = strcspn(filtered, "\n");
+	filtered[len] = '\0';
+	snprintf(demangled, demangled_size, "%s", filtered);
+	free(filtered);
+	return true;
+}
+
+static void test_cxx_demangled(void)
+{
+	static const char *const parts[] = { "11accumulator", "5scale" };
+	struct symbol_frame frames[SYMBOLIZER_MAX_FRAMES];
+	char src[PATH_MAX], bin[PATH_MAX], mangled[512], demangled[512];
+	struct symbolizer_file file;
+	uint64_t offset, size;
+	struct symbolizer *s;
+	struct symbol sym;
+	size_t n, i;
+
+	NEED_FIXTURE();
+	if (run("command -v c++ >/dev/null && command -v c++filt >/dev/null"))
+		TEST_SKIP("needs c++ and c++filt (packages g++, binutils)");
+	path_join(src, fx.dir, "templates.cc");
+	path_join(bin, fx.dir, "templates");
+	if (!ASSERT_TRUE(write_file(src, cxx_source)) ||
+	    !ASSERT_OK(run("c++ -O1 -g '%s' -o '%s'", src, bin)))
+		return;
+	s = new_symbolizer(fx.empty_root, 0);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	file = (struct symbolizer_file){ .path = bin };
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (!ASSERT_TRUE(find_mangled(bin, parts[i], mangled, sizeof(mangled), demangled,
+					      sizeof(demangled))) ||
+		    !ASSERT_TRUE(expected_offset(bin, bin, false, mangled, &offset, &size)))
+			continue;
+		printf("#   %s -> %s\n", mangled, demangled);
+		ASSERT_TRUE(strstr(demangled, "cprof::") == demangled);
+		if (ASSERT_OK(symbolizer__lookup_user(s, bin, offset + 1, &sym))) {
+			ASSERT_STREQ(sym.name, demangled);
+			ASSERT_STREQ(sym.system_name, mangled);
+		}
+		if (ASSERT_OK(symbolizer__lookup_frames(s, &file, offset + 1, frames,
+							SYMBOLIZER_MAX_FRAMES, &n)) &&
+		    ASSERT_EQ(n, 1)) {
+			ASSERT_STREQ(frames[0].function, demangled);
+			ASSERT_STREQ(frames[0].system_name, mangled);
+			ASSERT_TRUE(frames[0].file && strstr(frames[0].file, "templates.cc"));
+			ASSERT_TRUE(frames[0].line > 0);
+		}
+	}
+	symbolizer__free(s);
+}
+
+/* Rust names made with asm labels, so that no Rust compiler is needed. */
+static const char rust_source[] =
+	"__attribute__((noinline)) int legacy(int x) "
+	"__asm__(\"_ZN9cprof_app4util7compute17h0123456789abcdefE\");\n"
+	"__attribute__((noinline)) int legacy(int x) { return x * 3 + 1; }\n"
+	"__attribute__((noinline)) int generic(int x) "
+	"__asm__(\"_ZN74_$LT$cprof_app..Grid$LT$T$GT$$u20$as$u20$core..ops..Index$LT$usize$GT$$GT$"
+	"5index17hfedcba9876543210E\");\n"
+	"__attribute__((noinline)) int generic(int x) { return x * 5 + 2; }\n"
+	"__attribute__((noinline)) int v0(int x) __asm__(\"_RNvCs1234_9cprof_app7compute\");\n"
+	"__attribute__((noinline)) int v0(int x) { return x * 7 + 3; }\n"
+	"int main(int argc, char **argv) { return legacy(argc) + generic(argc) + v0(argc); }\n";
+
+static void test_rust_demangled(void)
+{
+	static const struct {
+		const char *mangled, *demangled;
+	} cases[] = {
+		{ "_ZN9cprof_app4util7compute17h0123456789abcdefE", "cprof_app::util::compute" },
+		{ "_ZN74_$LT$cprof_app..Grid$LT$T$GT$$u20$as$u20$core..ops..Index$LT$usize$GT$$GT$"
+		  "5index17hfedcba9876543210E",
+		  "<cprof_app::Grid<T> as core::ops::Index<usize>>::index" },
+		{ "_RNvCs1234_9cprof_app7compute", "cprof_app::compute" },
+	};
+	char src[PATH_MAX], bin[PATH_MAX];
+	uint64_t offset, size;
+	struct symbolizer *s;
+	struct symbol sym;
+	size_t i;
+
+	NEED_FIXTURE();
+	path_join(src, fx.dir, "rusty.c");
+	path_join(bin, fx.dir, "rusty");
+	if (!ASSERT_TRUE(write_file(src, rust_source)) ||
+	    !ASSERT_OK(run("cc -O1 -g '%s' -o '%s'", src, bin)))
+		return;
+	s = new_symbolizer(fx.empty_root, 0);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (!ASSERT_TRUE(
+			    expected_offset(bin, bin, false, cases[i].mangled, &offset, &size)))
+			continue;
+		if (ASSERT_OK(symbolizer__lookup_user(s, bin, offset, &sym))) {
+			ASSERT_STREQ(sym.name, cases[i].demangled);
+			ASSERT_STREQ(sym.system_name, cases[i].mangled);
+		}
+	}
+	symbolizer__free(s);
+}
+
+/*
+ * Files by identity: the same path with another inode is another file, a
+ * file replaced under its path is not taken for the one mapped, and a
+ * deleted file is still read through /proc/PID/map_files.
+ */
+static void test_file_identity(void)
+{
+	char path[PATH_MAX];
+	struct symbolizer_file first, second;
+	uint64_t offset_alpha, offset_other, size;
+	struct symbolizer *s;
+	struct symbol_frame frame;
+	struct stat st;
+	size_t n;
+	void *mapped;
+	int fd;
+
+	NEED_FIXTURE();
+	path_join(path, fx.dir, "app");
+	if (!ASSERT_OK(run("cp '%s' '%s'", fx.prog, path)) || !ASSERT_OK(stat(path, &st)) ||
+	    !ASSERT_TRUE(
+		    expected_offset(fx.prog, fx.prog, false, "cprof_alpha", &offset_alpha, &size)))
+		return;
+	first = (struct symbolizer_file){ .path = path, .dev = st.st_dev, .inode = st.st_ino };
+	s = new_symbolizer(fx.empty_root, 0);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	if (ASSERT_OK(symbolizer__lookup_frames(s, &first, offset_alpha, &frame, 1, &n)))
+		ASSERT_STREQ(frame.function, "cprof_alpha");
+
+	/* Keep the first file mapped, as a process would, then replace it. */
+	fd = open(path, O_RDONLY);
+	if (!ASSERT_TRUE(fd >= 0))
+		goto out;
+	mapped = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (!ASSERT_TRUE(mapped != MAP_FAILED))
+		goto out;
+	if (!ASSERT_OK(run("rm '%s' && cp '%s' '%s'", path, fx.exec, path)) ||
+	    !ASSERT_OK(stat(path, &st)) ||
+	    !ASSERT_TRUE(
+		    expected_offset(fx.exec, fx.exec, false, "cprof_beta", &offset_other, &size)))
+		goto out_unmap;
+	second = (struct symbolizer_file){ .path = path, .dev = st.st_dev, .inode = st.st_ino };
+	ASSERT_NE(second.inode, first.inode);
+	if (ASSERT_OK(symbolizer__lookup_frames(s, &second, offset_other, &frame, 1, &n)))
+		ASSERT_STREQ(frame.function, "cprof_beta");
+	/* The first is still cached under its own identity. */
+	if (ASSERT_OK(symbolizer__lookup_frames(s, &first, offset_alpha, &frame, 1, &n)))
+		ASSERT_STREQ(frame.function, "cprof_alpha");
+	symbolizer__free(s);
+
+	/* Fresh: the path now names another file, which must not be read for the first. */
+	s = new_symbolizer(fx.empty_root, 0);
+	if (!ASSERT_NOT_NULL(s))
+		goto out_unmap;
+	ASSERT_EQ(symbolizer__lookup_frames(s, &first, offset_alpha, &frame, 1, &n), -ESTALE);
+	symbolizer__free(s);
+
+	/* Through the process that maps it, the deleted first file is still there. */
+	s = new_symbolizer(fx.empty_root, 0);
+	if (!ASSERT_NOT_NULL(s))
+		goto out_unmap;
+	first.pid = getpid();
+	first.map_start = (uint64_t)(uintptr_t)mapped;
+	first.map_end = first.map_start + (((uint64_t)st.st_size + 4095) & ~4095ull);
+	{
+		char link[PATH_MAX];
+
+		snprintf(link, sizeof(link), "/proc/self/map_files/%" PRIx64 "-%" PRIx64,
+			 first.map_start, first.map_end);
+		if (access(link, R_OK) != 0) {
+			printf("#   %s: %s; map_files part not checked (needs root)\n", link,
+			       strerror(errno));
+		} else if (ASSERT_OK(symbolizer__lookup_frames(s, &first, offset_alpha, &frame, 1,
+							       &n))) {
+			ASSERT_STREQ(frame.function, "cprof_alpha");
+		}
+	}
+out_unmap:
+	munmap(mapped, (size_t)st.st_size);
+out:
+	symbolizer__free(s);
+}
+
+/* The sizes of path's .debug_* sections, summed, as readelf gives them. */
+static size_t debug_section_bytes(const char *path)
+{
+	char *out = capture("readelf -SW '%s'", path), *line, *save = NULL;
+	size_t total = 0;
+
+	if (!out)
+		return 0;
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[128], type[64];
+		unsigned long long address, offset, size;
+		char *p = strchr(line, ']');
+
+		if (p &&
+		    sscanf(p + 1, " %127s %63s %llx %llx %llx", name, type, &address, &offset,
+			   &size) == 5 &&
+		    strncmp(name, ".debug_", 7) == 0)
+			total += size;
+	}
+	free(out);
+	return total;
+}
+
+/* DWARF counts in memory, grows as units are used, and the memory bound evicts. */
+static void test_dwarf_memory(void)
+{
+	struct symbol_frame frame;
+	struct symbolizer_file file = { .path = fx.prog };
+	struct symbolizer_options opts = { .debug_root = fx.empty_root };
+	uint64_t offset, size;
+	size_t empty, loaded, used, n, mem_prog;
+	struct symbolizer *s;
+	const char *hex;
+
+	NEED_FIXTURE();
+	if (!ASSERT_TRUE(expected_offset(fx.prog, fx.prog, false, "cprof_beta", &offset, &size)))
+		return;
+	s = symbolizer__new(&opts);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	empty = symbolizer__memory(s);
+	ASSERT_OK(symbolizer__build_id(s, fx.prog, &hex));
+	loaded = symbolizer__memory(s);
+	ASSERT_OK(symbolizer__lookup_frames(s, &file, offset, &frame, 1, &n));
+	used = symbolizer__memory(s);
+	printf("#   prog: %zu bytes loaded, %zu after a unit is used\n", loaded - empty,
+	       used - empty);
+	/* More than its symbols: its debug sections too. */
+	ASSERT_TRUE(loaded - empty > debug_section_bytes(fx.prog));
+	ASSERT_TRUE(used > loaded);
+	mem_prog = used - empty;
+	symbolizer__free(s);
+
+	/* Room for prog alone: loading another evicts it. */
+	opts.max_memory = mem_prog + mem_prog / 2;
+	s = symbolizer__new(&opts);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	ASSERT_OK(symbolizer__lookup_frames(s, &file, offset, &frame, 1, &n));
+	ASSERT_EQ(symbolizer__memory(s), empty + mem_prog);
+	file.path = fx.exec;
+	if (ASSERT_TRUE(expected_offset(fx.exec, fx.exec, false, "cprof_alpha", &offset, &size)) &&
+	    ASSERT_OK(symbolizer__lookup_frames(s, &file, offset, &frame, 1, &n))) {
+		ASSERT_STREQ(frame.function, "cprof_alpha");
+		ASSERT_TRUE(frame.file != NULL);
+	}
+	ASSERT_TRUE(symbolizer__memory(s) - empty <= opts.max_memory);
+	ASSERT_TRUE(symbolizer__memory(s) != empty + mem_prog);
+	symbolizer__free(s);
+}
+
 /* dl_iterate_phdr callback: the file offset of the vaddr in data[0] for object base data[1]. */
 static int find_offset_in_object(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -1031,6 +1591,34 @@ static void test_libc_debug_file(void)
 		ASSERT_STREQ(sym.name, "qsort");
 		ASSERT_EQ(sym.offset, 3);
 	}
+	/* And its file and line, from the debug file's DWARF, as addr2line reads them. */
+	{
+		struct symbolizer_file file = { .path = libc_path };
+		struct symbol_frame frames[SYMBOLIZER_MAX_FRAMES];
+		struct a2l_frame expected[8];
+		size_t n, n_expected;
+
+		n_expected = addr2line_frames(debug_file, io[0] + 3, expected, 8);
+		if (ASSERT_TRUE(n_expected >= 1) &&
+		    ASSERT_OK(symbolizer__lookup_frames(s, &file, io[2] + 3, frames,
+							SYMBOLIZER_MAX_FRAMES, &n)) &&
+		    ASSERT_EQ(n, n_expected)) {
+			ASSERT_STREQ(frames[n - 1].function, "qsort");
+			ASSERT_TRUE(frames[n - 1].file && frames[n - 1].line > 0);
+			printf("#   qsort+3: %s:%u\n", frames[0].file ? frames[0].file : "?",
+			       frames[0].line);
+			/*
+			 * addr2line joins glibc's relative comp_dir ("./stdlib") to the
+			 * file's own directory; libdw does not: compare the names.
+			 */
+			ASSERT_TRUE(frames[0].file && expected[0].file[0] &&
+				    strcmp(base_name(frames[0].file),
+					   base_name(expected[0].file)) == 0);
+			ASSERT_EQ(frames[0].line, expected[0].line);
+		}
+		printf("#   symbolizer memory with libc and its DWARF: %zu bytes\n",
+		       symbolizer__memory(s));
+	}
 
 	/* An internal function only the debug file knows. */
 	if (!pick_internal_function(debug_file, internal, sizeof(internal))) {
@@ -1053,6 +1641,54 @@ out_close:
 	dlclose(handle);
 }
 
+/* The vdso is no file: it is read from the process's memory. */
+static void test_vdso(void)
+{
+	struct symbol_frame frame;
+	struct symbolizer_file file = { .path = "[vdso]", .pid = getpid() };
+	unsigned long long start, end;
+	char line[512];
+	void *handle, *function;
+	struct symbolizer *s;
+	const char *hex;
+	size_t n;
+	FILE *maps;
+
+	maps = fopen("/proc/self/maps", "r");
+	if (!ASSERT_NOT_NULL(maps))
+		return;
+	while (fgets(line, sizeof(line), maps)) {
+		if (strstr(line, "[vdso]") && sscanf(line, "%llx-%llx", &start, &end) == 2) {
+			file.map_start = start;
+			file.map_end = end;
+		}
+	}
+	fclose(maps);
+	handle = dlopen("linux-vdso.so.1", RTLD_NOW | RTLD_NOLOAD);
+	if (!file.map_end || !handle)
+		TEST_SKIP("no vdso in this process");
+	function = dlsym(handle, "__vdso_clock_gettime");
+	dlclose(handle);
+	if (!ASSERT_NOT_NULL(function))
+		return;
+	file.inode = file.map_end - file.map_start;
+	s = new_symbolizer(fx.empty_root[0] ? fx.empty_root : NULL, 0);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	if (ASSERT_OK(symbolizer__lookup_frames(
+		    s, &file, (uint64_t)(uintptr_t)function - file.map_start + 4, &frame, 1, &n))) {
+		/* Aliases: the global __vdso_ name beats the weak clock_gettime. */
+		ASSERT_STREQ(frame.function, "__vdso_clock_gettime");
+		ASSERT_TRUE(frame.file == NULL);
+	}
+	ASSERT_OK(symbolizer__file_build_id(s, &file, &hex));
+	/* Without a process to read it from, there is nothing. */
+	file.pid = 0;
+	file.inode++;
+	ASSERT_EQ(symbolizer__lookup_frames(s, &file, 0, &frame, 1, &n), -ENOENT);
+	symbolizer__free(s);
+}
+
 static void test_api_misuse(void)
 {
 	struct symbolizer *s = symbolizer__new(NULL);
@@ -1068,6 +1704,25 @@ static void test_api_misuse(void)
 	ASSERT_EQ(symbolizer__lookup_user(s, "/bin/sh", 0, NULL), -EINVAL);
 	ASSERT_EQ(symbolizer__build_id(s, NULL, &hex), -EINVAL);
 	ASSERT_EQ(symbolizer__lookup_kernel(NULL, 0, &sym), -EINVAL);
+	{
+		struct symbolizer_file file = { .path = NULL };
+		struct symbol_frame frame;
+		size_t n;
+
+		ASSERT_EQ(symbolizer__lookup_frames(s, &file, 0, &frame, 1, &n), -EINVAL);
+		ASSERT_EQ(symbolizer__lookup_frames(s, NULL, 0, &frame, 1, &n), -EINVAL);
+		file.path = "/bin/sh";
+		ASSERT_EQ(symbolizer__lookup_frames(s, &file, 0, &frame, 0, &n), -EINVAL);
+		ASSERT_EQ(symbolizer__lookup_frames(s, &file, 0, NULL, 1, &n), -EINVAL);
+		ASSERT_EQ(symbolizer__file_build_id(s, NULL, &hex), -EINVAL);
+		/* A file that is not there, named by inode: an error, not a crash. */
+		file = (struct symbolizer_file){ .path = "/nonexistent/cprof",
+						 .inode = 42,
+						 .pid = 999999999,
+						 .map_start = 0x1000,
+						 .map_end = 0x2000 };
+		ASSERT_EQ(symbolizer__lookup_frames(s, &file, 0, &frame, 1, &n), -ENOENT);
+	}
 	long_path = malloc(PATH_MAX + 10);
 	if (ASSERT_NOT_NULL(long_path)) {
 		memset(long_path, 'a', PATH_MAX + 9);
@@ -1097,6 +1752,13 @@ int main(void)
 	RUN_TEST(test_kernel_unusable);
 	RUN_TEST(test_kernel_real_kallsyms);
 	RUN_TEST(test_libc_debug_file);
+	RUN_TEST(test_dwarf_file_and_line);
+	RUN_TEST(test_dwarf_inlined);
+	RUN_TEST(test_cxx_demangled);
+	RUN_TEST(test_rust_demangled);
+	RUN_TEST(test_file_identity);
+	RUN_TEST(test_dwarf_memory);
+	RUN_TEST(test_vdso);
 	RUN_TEST(test_api_misuse);
 	status = TEST_SUMMARY();
 	if (fx.dir[0] && !getenv("KEEP_TEST_FILES"))

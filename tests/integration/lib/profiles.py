@@ -85,13 +85,14 @@ def _function_name(text, address):
     return match.group(1) if match else text
 
 
-def parse_pprof_raw(text, sample_type=None):
+def parse_pprof_raw(text, sample_type=None, inlined=True):
     """Parse `pprof -raw` output into a list of Samples.
 
     sample_type picks the value to count, e.g. "samples" or "cpu"; by
     default the first type whose unit is "count", else the first. A location
     with inlined lines contributes one frame per line, innermost first, as
-    profile.proto orders them.
+    profile.proto orders them; with inlined=False only its last line, the
+    function the code belongs to, as perf shows it.
     """
     lines = text.splitlines()
     try:
@@ -132,16 +133,17 @@ def parse_pprof_raw(text, sample_type=None):
             for loc_id in match.group(2).split():
                 if int(loc_id) not in locations:
                     raise ToolError(f"sample refers to unknown location {loc_id}")
-                stack.extend(locations[int(loc_id)])
+                lines_of = locations[int(loc_id)]
+                stack.extend(lines_of if inlined else lines_of[-1:])
             samples.append(Sample(values[index], tuple(stack), {}))
         elif line.strip() and samples:
             samples[-1].labels.update(_LABEL.findall(line))
     return samples
 
 
-def load_pprof(path, sample_type=None):
+def load_pprof(path, sample_type=None, inlined=True):
     """Samples of the pprof file at path (gzipped or not)."""
-    return parse_pprof_raw(run_pprof_raw(path), sample_type)
+    return parse_pprof_raw(run_pprof_raw(path), sample_type, inlined)
 
 
 # perf ----------------------------------------------------------------------
@@ -256,6 +258,12 @@ def chain_fraction(samples, chain):
     return matched, total
 
 
+def top_functions(samples, n):
+    """The n functions most often the leaf, as [(name, percent)], biggest first."""
+    shares = flat_shares(samples)
+    return sorted(shares.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
 def folded(samples):
     """Map "root;...;leaf" -> count, as flame-graph tools read."""
     out = collections.Counter()
@@ -278,7 +286,8 @@ def _load_sources(args):
     """[(name, samples)] for the --pprof and --perf options given."""
     sources = []
     if args.pprof:
-        sources.append(("pprof", load_pprof(args.pprof, args.sample_type)))
+        sources.append(("pprof", load_pprof(args.pprof, args.sample_type,
+                                            not args.no_inlined)))
     if args.perf:
         sources.append(("perf", load_perf(args.perf, args.user_only)))
     return sources
@@ -317,6 +326,29 @@ def cmd_shares(args):
         print(f"{func} {cells} diff={spread:.1f} {verdict}")
     print(f"result: {'FAIL' if failed else 'ok'} (tolerance {args.tolerance:g} points)")
     return 1 if failed else 0
+
+
+def cmd_topn(args):
+    """Compare the top --top leaf functions of a pprof file and perf.data."""
+    if not (args.pprof and args.perf):
+        raise ToolError("give both --pprof FILE and --perf FILE")
+    sources = _load_sources(args)
+    tops = {name: top_functions(samples, args.top) for name, samples in sources}
+    totals = {name: total_count(samples) for name, samples in sources}
+    print("samples " + " ".join(f"{name}={total}" for name, total in totals.items()))
+    width = max((len(f) for top in tops.values() for f, _ in top), default=10)
+    for i in range(args.top):
+        cells = []
+        for name, _ in sources:
+            func, share = tops[name][i] if i < len(tops[name]) else ("-", 0.0)
+            cells.append(f"{name} {share:5.1f}% {func:<{width}}")
+        print(f"{i + 1:2d}  " + "  ".join(cells))
+    common = set(f for f, _ in tops["pprof"]) & set(f for f, _ in tops["perf"])
+    ok = len(common) >= args.min_agree and min(totals.values()) >= args.min_samples
+    print(f"agreement: {len(common)} of the top {args.top} functions in both")
+    print(f"result: {'ok' if ok else 'FAIL'} (at least {args.min_agree}, "
+          f"{args.min_samples} samples each)")
+    return 0 if ok else 1
 
 
 def cmd_chain(args):
@@ -369,6 +401,9 @@ def main(argv=None):
                        help="pprof value to count (default: the first with unit count)")
         p.add_argument("--user-only", action="store_true",
                        help="drop kernel frames from perf stacks")
+        p.add_argument("--no-inlined", action="store_true",
+                       help="one frame per pprof location, its real function, as perf "
+                            "shows it (default: a frame per inlined function too)")
         p.set_defaults(func=func)
         return p
 
@@ -378,6 +413,13 @@ def main(argv=None):
                    help="expected percentages, one per function")
     p.add_argument("--tolerance", type=float, default=5.0, metavar="POINTS",
                    help="largest allowed spread in percentage points (default 5)")
+    p.add_argument("--min-samples", type=int, default=1, metavar="N",
+                   help="fail if a source has fewer samples (default 1)")
+
+    p = add("topn", cmd_topn, "top leaf functions of pprof and perf, and how many agree")
+    p.add_argument("--top", type=int, default=8, metavar="N")
+    p.add_argument("--min-agree", type=int, default=6, metavar="K",
+                   help="fail if fewer than K of the top N are in both (default 6)")
     p.add_argument("--min-samples", type=int, default=1, metavar="N",
                    help="fail if a source has fewer samples (default 1)")
 

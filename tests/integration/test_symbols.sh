@@ -1,0 +1,160 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Symbols users can trust on real programs: a C++ workload with templates,
+# namespaces and inlined code is profiled by cprofd while perf records the
+# same run; go tool pprof must show demangled names, file:line and the
+# inlined frames, the mangled names must be kept as system names, kernel
+# frames must sit in the kernel mapping, and cprofd's top functions must be
+# perf's. Then node --perf-basic-prof runs a hot JavaScript function, whose
+# name must come from the JIT's perf map.
+set -u
+BUILD=${1:-build}
+. "$(dirname "$0")/lib/common.sh"
+require_root "symbols"
+
+start_daemon || { not_ok "cprofd starts"; finish; exit; }
+
+# --- C++: demangled names, file:line, inlined frames, perf's top functions ---
+start_workload templates --seconds 30
+cxx_pid=$WORKLOAD_PID
+sleep 0.3
+perf record -q -e cpu-clock -F 99 -g -p "$cxx_pid" -o "$TMP/perf.data" -- sleep 8 \
+	>"$TMP/perf.log" 2>&1 &
+perf_pid=$!
+"$CPROFCTL" start "$cxx_pid" --hz 99 >/dev/null
+sleep 8
+"$CPROFCTL" stop "$cxx_pid" -o "$TMP/cxx.pb.gz" >"$TMP/stop.txt"
+wait "$perf_pid"
+kill "$cxx_pid" 2>/dev/null
+diag "$(cat "$TMP/stop.txt")"
+
+pprof_top "$TMP/cxx.pb.gz" >"$TMP/top.txt"
+sed 's/^/#   /' "$TMP/top.txt" | sed -n '1,16p'
+check "pprof -top shows a demangled template instance" \
+	grep -qF 'cprof_work::mixer<unsigned long, 1>::run' "$TMP/top.txt"
+check "pprof -top shows a demangled member function in a namespace" \
+	grep -qF 'cprof_work::hasher::digest' "$TMP/top.txt"
+check "no mangled C++ name is shown" bash -c "! grep -Eq ' _Z[A-Za-z0-9_]+' '$TMP/top.txt'"
+
+go tool pprof -raw -symbolize=none "$TMP/cxx.pb.gz" >"$TMP/raw.txt" 2>&1
+check "pprof -raw shows file:line of the hot functions" \
+	grep -Eq 'cprof_work::hasher::digest .*tests/workloads/templates\.cc:[0-9]+ ' "$TMP/raw.txt"
+# The line mix_step's body is on, from the source.
+mix_line=$(grep -n 'return x ^ (x >> 29);' "$(dirname "$0")/../workloads/templates.cc" | cut -d: -f1)
+check "inlined mix_step is its own frame, at its own line ($mix_line)" \
+	grep -Eq "cprof_work::mix_step .*templates\.cc:$mix_line " "$TMP/raw.txt"
+# Every hot function's loop is mix_step inlined: its samples must read
+# main > run_round > (a hot function) > mix_step, leaf last.
+$PROFILES folded --pprof "$TMP/cxx.pb.gz" >"$TMP/folded.txt"
+python3 - "$TMP/folded.txt" >"$TMP/inline.txt" 2>&1 <<'PY'
+import re, sys
+inlined = under = 0
+for line in open(sys.argv[1]):
+    stack, count = line.rstrip("\n").rsplit(" ", 1)
+    if stack.endswith(";cprof_work::mix_step"):
+        inlined += int(count)
+        if re.search(r"(^|;)main;cprof_work::run_round;cprof_work::[^;]+;cprof_work::mix_step$",
+                     stack):
+            under += int(count)
+print(f"{under} of {inlined} samples in inlined mix_step read "
+      "main > run_round > hot function > mix_step")
+sys.exit(0 if inlined > 0 and under >= 0.8 * inlined else 1)
+PY
+rc=$?
+diag "$(cat "$TMP/inline.txt")"
+check "inlined frame sits under the function it was inlined into, up to main" test "$rc" = 0
+check "digest's inlined code: main > run_round > digest > mix_step" \
+	$PROFILES chain --pprof "$TMP/cxx.pb.gz" \
+	--chain main,cprof_work::run_round,cprof_work::hasher::digest,cprof_work::mix_step \
+	>/dev/null
+check "mangled names are kept as system names" \
+	bash -c "gzip -dc '$TMP/cxx.pb.gz' | grep -aq _ZNK10cprof_work6hasher6digestEmm"
+python3 - "$TMP/raw.txt" >"$TMP/kernel.txt" 2>&1 <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+maps = dict(re.findall(r"^\s*(\d+): 0x[0-9a-f]+/0x[0-9a-f]+/0x[0-9a-f]+ (\S+)", text, re.M))
+kernel = [i for i, name in maps.items() if name == "[kernel.kallsyms]"]
+locs = re.findall(r"^\s*\d+: (0x[0-9a-f]+) M=(\d+)", text, re.M)
+high = [(a, m) for a, m in locs if int(a, 16) >= 0xffff800000000000]
+wrong = [(a, m) for a, m in high if m not in kernel]
+print(f"kernel mapping ids {kernel}; {len(high)} kernel locations, {len(wrong)} elsewhere")
+sys.exit(0 if kernel and not wrong else 1)
+PY
+rc=$?
+diag "$(cat "$TMP/kernel.txt")"
+check "kernel frames are in the [kernel.kallsyms] mapping" test "$rc" = 0
+
+$PROFILES topn --pprof "$TMP/cxx.pb.gz" --perf "$TMP/perf.data" --no-inlined \
+	--top 8 --min-agree 6 --min-samples 200 >"$TMP/topn.txt" 2>&1
+rc=$?
+sed 's/^/#   /' "$TMP/topn.txt"
+check "$(grep -o 'agreement: .*' "$TMP/topn.txt" || echo 'top functions') (perf, same run)" \
+	test "$rc" = 0
+
+# --- binaries the daemon cannot reach by their path ---------------------------
+# Deleted after start: only /proc/PID/map_files still has it.
+cp "$WORKLOADS/templates" "$TMP/app-deleted"
+"$TMP/app-deleted" --seconds 20 >/dev/null 2>&1 &
+deleted_pid=$!
+pids_to_kill+=("$deleted_pid")
+sleep 0.3
+rm "$TMP/app-deleted"
+"$CPROFCTL" profile "$deleted_pid" --hz 99 --seconds 2 -o "$TMP/deleted.pb.gz" >/dev/null
+kill "$deleted_pid" 2>/dev/null
+check "a deleted binary is still symbolized (through /proc/PID/map_files)" \
+	grep -qF 'cprof_work::hasher::digest' <(pprof_top "$TMP/deleted.pb.gz")
+# In a mount namespace of its own, on a tmpfs the daemon's namespace does not see.
+mkdir "$TMP/ns"
+unshare -m --propagation private bash -c \
+	'mount -t tmpfs tmpfs "$1" && cp "$2" "$1/app" && exec "$1/app" --seconds 20' \
+	_ "$TMP/ns" "$WORKLOADS/templates" >/dev/null 2>&1 &
+ns_pid=$!
+pids_to_kill+=("$ns_pid")
+sleep 0.5
+check "premise: the namespaced binary is not at its path here" test ! -e "$TMP/ns/app"
+"$CPROFCTL" profile "$ns_pid" --hz 99 --seconds 2 -o "$TMP/ns.pb.gz" >/dev/null
+kill "$ns_pid" 2>/dev/null
+check "a binary in another mount namespace is symbolized" \
+	grep -qF 'cprof_work::hasher::digest' <(pprof_top "$TMP/ns.pb.gz")
+
+# --- JIT code: node --perf-basic-prof ---------------------------------------
+if ! command -v node >/dev/null; then
+	skip "JavaScript names from node's perf map" "node is not installed (Debian: nodejs)"
+	finish
+	exit
+fi
+cat >"$TMP/hot.js" <<'JS'
+function cprofHotLoop(n) {
+	let x = 0;
+	for (let i = 0; i < n; i++)
+		x = (x * 31 + i) % 1000003;
+	return x;
+}
+const end = Date.now() + 20000;
+let sum = 0;
+while (Date.now() < end)
+	sum += cprofHotLoop(1e6);
+console.log(sum);
+JS
+# In $TMP: node --perf-basic-prof also writes an isolate-*.log where it runs.
+(cd "$TMP" && exec node --perf-basic-prof hot.js >node.out 2>&1) &
+node_pid=$!
+pids_to_kill+=("$node_pid")
+sleep 1
+"$CPROFCTL" profile "$node_pid" --hz 99 --seconds 3 -o "$TMP/node.pb.gz" >"$TMP/node.txt"
+kill "$node_pid" 2>/dev/null
+wait "$node_pid" 2>/dev/null
+diag "$(cat "$TMP/node.txt")"
+check "node wrote a perf map" test -s "/tmp/perf-$node_pid.map"
+pprof_top "$TMP/node.pb.gz" >"$TMP/node-top.txt"
+sed 's/^/#   /' "$TMP/node-top.txt" | sed -n '1,10p'
+check "the hot JavaScript function is named from the perf map" \
+	grep -q 'cprofHotLoop' "$TMP/node-top.txt"
+PPROF_TMPDIR=$TMP go tool pprof -traces -symbolize=none "$TMP/node.pb.gz" >"$TMP/node-traces.txt" 2>&1
+check "callers of the JIT code are node's C++ functions, demangled" \
+	grep -Eq '^ +(node::Start|v8::Function::Call)$' "$TMP/node-traces.txt"
+rm -f "/tmp/perf-$node_pid.map"
+
+stop_daemon
+check "cprofd exits 0" test $? = 0
+finish
