@@ -25,6 +25,7 @@ static void test_defaults(void)
 	ASSERT_EQ(c.ring_buffer_bytes, 4 << 20);
 	ASSERT_EQ(c.stack_table_bytes, 256 << 20);
 	ASSERT_EQ(c.max_processes, 65536);
+	ASSERT_TRUE(c.symbol_cache_bytes == 1ull << 30);
 	ASSERT_EQ(c.drain_interval_ms, 100);
 	ASSERT_STREQ(c.socket_group, "");
 	ASSERT_EQ(c.set, 0);
@@ -38,6 +39,7 @@ static void test_every_key(void)
 			   "ring_buffer_size=8M\n"
 			   "\tstack_table_size =  1G  \n"
 			   "max_processes = 1000\r\n"
+			   "symbol_cache_size = 64M\n"
 			   "drain_interval_ms = 250\n"
 			   "   # indented comment\n"
 			   "socket_group = cprof";
@@ -51,11 +53,12 @@ static void test_every_key(void)
 	ASSERT_EQ(c.ring_buffer_bytes, 8 << 20);
 	ASSERT_EQ(c.stack_table_bytes, 1ull << 30);
 	ASSERT_EQ(c.max_processes, 1000);
+	ASSERT_EQ(c.symbol_cache_bytes, 64 << 20);
 	ASSERT_EQ(c.drain_interval_ms, 250);
 	ASSERT_STREQ(c.socket_group, "cprof");
 	ASSERT_EQ(c.set, CONFIG_HZ | CONFIG_RING_BUFFER_SIZE | CONFIG_STACK_TABLE_SIZE |
 				 CONFIG_MAX_PROCESSES | CONFIG_DRAIN_INTERVAL_MS |
-				 CONFIG_SOCKET_GROUP);
+				 CONFIG_SOCKET_GROUP | CONFIG_SYMBOL_CACHE_SIZE);
 }
 
 static void test_empty_file_keeps_values(void)
@@ -101,6 +104,8 @@ static void test_errors(void)
 		{ "stack_table_size = 99999999999G\n",
 		  "line 1: stack_table_size: '99999999999G' is "
 		  "not a size from 64K to 1024G (suffix K, M or G)" },
+		{ "symbol_cache_size = 512K\n",
+		  "line 1: symbol_cache_size: '512K' is not a size from 1M to 1024G (suffix K, M or G)" },
 		{ "max_processes = 0\n",
 		  "line 1: max_processes: '0' is not an integer from 1 to 4194304" },
 		{ "drain_interval_ms = 10001\n",
