@@ -47,7 +47,8 @@ WORKLOAD_FUNCTION uint64_t deep_leaf(uint64_t seed)
 {
 	uint64_t x = leaf_start(seed);
 
-	return spin(x, LEAF_ITERATIONS, 0x5851f42d4c957f2dULL, 0x14057b7ef767814fULL, 29);
+	SPIN(x, LEAF_ITERATIONS, 0x5851f42d4c957f2dULL, 0x14057b7ef767814fULL, 29);
+	return x;
 }
 
 /* Called with remaining >= 1: that many descend frames sit above deep_leaf. */

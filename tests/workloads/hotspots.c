@@ -64,21 +64,24 @@ WORKLOAD_FUNCTION uint64_t hot_a(uint64_t seed, uint64_t iterations)
 {
 	uint64_t x = start_value(seed, 0xa);
 
-	return spin(x, iterations, 0x5851f42d4c957f2dULL, 0x14057b7ef767814fULL, 29);
+	SPIN(x, iterations, 0x5851f42d4c957f2dULL, 0x14057b7ef767814fULL, 29);
+	return x;
 }
 
 WORKLOAD_FUNCTION uint64_t hot_b(uint64_t seed, uint64_t iterations)
 {
 	uint64_t x = start_value(seed, 0xb);
 
-	return spin(x, iterations, 0x2545f4914f6cdd1dULL, 0x9e3779b97f4a7c15ULL, 31);
+	SPIN(x, iterations, 0x2545f4914f6cdd1dULL, 0x9e3779b97f4a7c15ULL, 31);
+	return x;
 }
 
 WORKLOAD_FUNCTION uint64_t hot_c(uint64_t seed, uint64_t iterations)
 {
 	uint64_t x = start_value(seed, 0xc);
 
-	return spin(x, iterations, 0xd1342543de82ef95ULL, 0xda942042e4dd58b5ULL, 27);
+	SPIN(x, iterations, 0xd1342543de82ef95ULL, 0xda942042e4dd58b5ULL, 27);
+	return x;
 }
 
 static bool deadline_passed(void)

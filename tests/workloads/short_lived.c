@@ -35,7 +35,8 @@ WORKLOAD_FUNCTION uint64_t short_hot(uint64_t seed)
 {
 	uint64_t x = chunk_start(seed);
 
-	return spin(x, CHUNK_ITERATIONS, 0x5851f42d4c957f2dULL, 0x14057b7ef767814fULL, 29);
+	SPIN(x, CHUNK_ITERATIONS, 0x5851f42d4c957f2dULL, 0x14057b7ef767814fULL, 29);
+	return x;
 }
 
 static int64_t monotonic_ns(void)

@@ -19,19 +19,18 @@
 #endif
 
 /*
- * iterations steps of a multiply-xorshift: CPU work the compiler cannot
- * fold away. Inlined, so the cycles land in the calling function.
+ * Spins x through iterations steps of a multiply-xorshift: CPU work the
+ * compiler cannot fold away. A macro, not an inline function, so the
+ * cycles belong to the calling function even for profilers that show
+ * inlined frames (DWARF would otherwise name this the leaf).
  */
-static inline __attribute__((always_inline)) uint64_t spin(uint64_t x, uint64_t iterations,
-							    uint64_t mul, uint64_t add,
-							    unsigned int shift)
-{
-	for (uint64_t i = 0; i < iterations; i++) {
-		x = x * mul + add;
-		x ^= x >> shift;
-	}
-	return x;
-}
+#define SPIN(x, iterations, mul, add, shift)                                                   \
+	do {                                                                                   \
+		for (uint64_t spin_i_ = 0; spin_i_ < (iterations); spin_i_++) {                \
+			(x) = (x) * (mul) + (add);                                             \
+			(x) ^= (x) >> (shift);                                                 \
+		}                                                                              \
+	} while (0)
 
 /* Parses a decimal integer in [min, max]; returns 0 or -EINVAL. */
 static inline int parse_number(const char *text, long long min, long long max,
