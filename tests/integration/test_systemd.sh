@@ -230,8 +230,8 @@ check "socket /run/cprofd/cprofd.sock is root:cprof 660 ($(cat "$TMP/sockmode.tx
 	grep -qx 'root:cprof 660' "$TMP/sockmode.txt"
 check "runs as user cprofd" test "$(show User)" = cprofd
 main_pid=$(show MainPID)
-check "only CAP_BPF CAP_PERFMON CAP_SYSLOG CAP_DAC_READ_SEARCH are effective" \
-	test "$(in_sandbox grep CapEff "/proc/$main_pid/status" | awk '{print $2}')" = 000000c400000004
+check "only CAP_BPF CAP_PERFMON CAP_SYSLOG CAP_DAC_READ_SEARCH CAP_SYS_PTRACE are effective" \
+	test "$(in_sandbox grep CapEff "/proc/$main_pid/status" | awk '{print $2}')" = 000000c400080004
 prog_id=$(main_pid_prog)
 check "BPF program ${prog_id:-(none)} is loaded" prog_loaded "${prog_id:-0}"
 check "STATUS= says no session runs yet" \
@@ -326,7 +326,7 @@ sctl daemon-reload
 
 # --- each capability is needed ---------------------------------------------------------
 # The service again, each time without one of its capabilities.
-ALL_CAPS="CAP_BPF CAP_PERFMON CAP_SYSLOG CAP_DAC_READ_SEARCH"
+ALL_CAPS="CAP_BPF CAP_PERFMON CAP_SYSLOG CAP_DAC_READ_SEARCH CAP_SYS_PTRACE"
 without() { # CAP: restarts cprofd with every capability of the unit but CAP
 	local rest
 	rest=$(tr ' ' '\n' <<<"$ALL_CAPS" | grep -vx "$1" | tr '\n' ' ')
@@ -366,11 +366,22 @@ without CAP_DAC_READ_SEARCH
 pprof_of /usr/local/cprof-private/hotspots --seconds 60 >"$TMP/nodac.txt"
 check "without CAP_DAC_READ_SEARCH a binary in a private directory has no names" \
 	bash -c "grep -q 'hotspots+0x' $TMP/nodac.txt && ! grep -q hot_a $TMP/nodac.txt"
+# The service's /tmp is private: a binary under the real /tmp is reached only
+# through /proc/PID/root, which takes CAP_SYS_PTRACE.
+in_sandbox sh -c 'mkdir -p /tmp/cprof-ptrace-test && cp "$1" /tmp/cprof-ptrace-test/' sh \
+	"$WORKLOADS/hotspots"
+without CAP_SYS_PTRACE
+pprof_of /tmp/cprof-ptrace-test/hotspots --seconds 60 >"$TMP/noptrace.txt"
+check "without CAP_SYS_PTRACE a binary under /tmp has no names" \
+	bash -c "grep -q 'hotspots+0x' $TMP/noptrace.txt && ! grep -q hot_a $TMP/noptrace.txt"
 in_sandbox rm /run/systemd/system/cprofd.service.d/caps.conf
 sctl daemon-reload
 sctl restart cprofd.service
-check "with all four, the same binary has names" \
+check "with all five, the private directory's binary has names" \
 	grep -q hot_a <(pprof_of /usr/local/cprof-private/hotspots --seconds 60)
+check "and so has the one under /tmp" \
+	grep -q hot_a <(pprof_of /tmp/cprof-ptrace-test/hotspots --seconds 60)
+in_sandbox rm -rf /tmp/cprof-ptrace-test
 
 # --- socket activation -----------------------------------------------------------------
 prog_id=$(main_pid_prog)
