@@ -1999,30 +1999,27 @@ static uint8_t kernel_type_rank(char type)
 
 static int kernel_builder__read(struct kernel_builder *kb, FILE *file)
 {
-	char line[MAX_KALLSYMS_LINE], last_module[MAX_KALLSYMS_LINE] = "";
+	char *line = NULL, last_module[MAX_KALLSYMS_LINE] = "";
 	uint32_t last_module_offset = NO_MODULE;
-	bool discarding = false;
-	int err;
+	size_t line_capacity = 0;
+	ssize_t line_bytes;
+	int err = 0;
 
-	while (fgets(line, sizeof(line), file)) {
-		size_t line_len = strlen(line), name_len, module_len;
+	/* getline() counts every byte, so a NUL inside a line cannot hide its end. */
+	while ((line_bytes = getline(&line, &line_capacity, file)) > 0) {
+		size_t name_len, module_len;
 		struct kernel_raw_sym raw = { .module = NO_MODULE };
 		char *name, *module, type;
 
-		/* An overlong line is skipped whole, in pieces, without growing a buffer. */
-		if (line_len > 0 && line[line_len - 1] != '\n' && !feof(file)) {
-			discarding = true;
+		if ((size_t)line_bytes >= MAX_KALLSYMS_LINE || strlen(line) != (size_t)line_bytes)
 			continue;
-		}
-		if (discarding) {
-			discarding = false;
-			continue;
-		}
 		if (!parse_kallsyms_line(line, &raw.address, &type, &name, &name_len, &module,
 					 &module_len))
 			continue;
-		if (kb->n >= MAX_KALLSYMS_SYMBOLS)
-			return -E2BIG;
+		if (kb->n >= MAX_KALLSYMS_SYMBOLS) {
+			err = -E2BIG;
+			goto out;
+		}
 		if (module) {
 			/* Module symbols come in runs; store each module's name once per run. */
 			if (last_module_offset == NO_MODULE || strlen(last_module) != module_len ||
@@ -2030,7 +2027,7 @@ static int kernel_builder__read(struct kernel_builder *kb, FILE *file)
 				err = kernel_builder__add_string(kb, module, module_len,
 								 &last_module_offset);
 				if (err)
-					return err;
+					goto out;
 				memcpy(last_module, module, module_len);
 				last_module[module_len] = '\0';
 			}
@@ -2038,7 +2035,7 @@ static int kernel_builder__read(struct kernel_builder *kb, FILE *file)
 		}
 		err = kernel_builder__add_string(kb, name, name_len, &raw.name);
 		if (err)
-			return err;
+			goto out;
 		raw.rank = kernel_type_rank(type);
 		raw.name_len = (uint16_t)name_len;
 		if (kb->n == kb->capacity) {
@@ -2046,14 +2043,19 @@ static int kernel_builder__read(struct kernel_builder *kb, FILE *file)
 			struct kernel_raw_sym *grown;
 
 			grown = realloc(kb->v, new_capacity * sizeof(*grown));
-			if (!grown)
-				return -ENOMEM;
+			if (!grown) {
+				err = -ENOMEM;
+				goto out;
+			}
 			kb->v = grown;
 			kb->capacity = new_capacity;
 		}
 		kb->v[kb->n++] = raw;
 	}
-	return ferror(file) ? -EIO : 0;
+	err = ferror(file) ? -EIO : 0;
+out:
+	free(line);
+	return err;
 }
 
 static int kernel_table__load(struct kernel_table *table, const char *path)

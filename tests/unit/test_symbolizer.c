@@ -908,6 +908,35 @@ static void test_kernel_unusable(void)
 	symbolizer__free(s);
 }
 
+/* A NUL inside a line spoils that line only, not the one after it. */
+static void test_kernel_nul_in_line(void)
+{
+	static const char text[] = "ffffffff81000000 T bad\0name\n"
+				   "ffffffff81000100 T second\n"
+				   "ffffffff81000200 T third\n";
+	struct symbolizer_options opts = {};
+	char path[PATH_MAX];
+	struct symbolizer *s;
+	struct symbol sym;
+	FILE *f;
+
+	path_join(path, fx.dir[0] ? fx.dir : "/tmp", "kallsyms-nul");
+	f = fopen(path, "w");
+	if (!ASSERT_NOT_NULL(f))
+		return;
+	fwrite(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	opts.kallsyms_path = path;
+	s = symbolizer__new(&opts);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	if (ASSERT_OK(symbolizer__lookup_kernel(s, 0xffffffff81000150ull, &sym)))
+		ASSERT_STREQ(sym.name, "second");
+	if (ASSERT_OK(symbolizer__lookup_kernel(s, 0xffffffff81000210ull, &sym)))
+		ASSERT_STREQ(sym.name, "third");
+	symbolizer__free(s);
+}
+
 static void test_kernel_real_kallsyms(void)
 {
 	char line[1024], names[8][128];
@@ -1750,6 +1779,7 @@ int main(void)
 	RUN_TEST(test_cache_eviction);
 	RUN_TEST(test_kernel_fake_kallsyms);
 	RUN_TEST(test_kernel_unusable);
+	RUN_TEST(test_kernel_nul_in_line);
 	RUN_TEST(test_kernel_real_kallsyms);
 	RUN_TEST(test_libc_debug_file);
 	RUN_TEST(test_dwarf_file_and_line);
