@@ -86,10 +86,43 @@ void json_writer__array_end(struct json_writer *w)
 	end(w, "]");
 }
 
+/*
+ * Length of the well-formed UTF-8 sequence at p (1 to 4), or 0 if the bytes
+ * there are not one: overlong forms, surrogates and values past U+10FFFF
+ * included.
+ */
+static size_t utf8_length(const unsigned char *p)
+{
+	uint32_t c;
+	size_t n;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, c = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, c = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, c = p[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+	    (n == 4 && (c < 0x10000 || c > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* A JSON string: escapes as needed, and U+FFFD for bytes that are not UTF-8 (paths may hold any). */
 static void put_string(struct json_writer *w, const char *s)
 {
 	put(w, "\"", 1);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t n = utf8_length(p);
 		char esc[8];
 
 		if (*p == '"' || *p == '\\') {
@@ -99,9 +132,13 @@ static void put_string(struct json_writer *w, const char *s)
 		} else if (*p < 0x20 || *p == 0x7f) {
 			snprintf(esc, sizeof(esc), "\\u%04x", *p);
 			put(w, esc, 6);
+		} else if (!n) {
+			put(w, "\\ufffd", 6);
+			n = 1;
 		} else {
-			put(w, (const char *)p, 1);
+			put(w, (const char *)p, n);
 		}
+		p += n ? n : 1;
 	}
 	put(w, "\"", 1);
 }
