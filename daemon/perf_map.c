@@ -5,6 +5,7 @@
  * look back for an earlier, longer entry that still covers the address.
  */
 #include "perf_map.h"
+#include "read_bounded.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -194,7 +195,7 @@ err_free:
 
 int perf_map__read(const char *path, uid_t owner_uid, struct perf_map **ret_map)
 {
-	size_t len = 0, capacity;
+	size_t len = 0;
 	struct stat st;
 	char *text;
 	int fd, err;
@@ -215,49 +216,11 @@ int perf_map__read(const char *path, uid_t owner_uid, struct perf_map **ret_map)
 		goto out_close;
 	}
 	/* The JIT may still be appending: read to the end, but never past the cap. */
-	capacity = (size_t)st.st_size + 4096;
-	if (capacity > PERF_MAP_MAX_BYTES + 1)
-		capacity = PERF_MAP_MAX_BYTES + 1;
-	text = malloc(capacity);
-	if (!text) {
-		err = -ENOMEM;
-		goto out_close;
+	err = read_bounded(fd, (size_t)st.st_size + 4096, PERF_MAP_MAX_BYTES, &text, &len);
+	if (!err) {
+		err = perf_map__parse(text, len, ret_map);
+		free(text);
 	}
-	for (;;) {
-		ssize_t n;
-
-		if (len == capacity) {
-			size_t new_capacity = capacity * 2;
-			char *grown;
-
-			if (capacity > PERF_MAP_MAX_BYTES) {
-				err = -EFBIG;
-				goto out_free;
-			}
-			if (new_capacity > PERF_MAP_MAX_BYTES + 1)
-				new_capacity = PERF_MAP_MAX_BYTES + 1;
-			grown = realloc(text, new_capacity);
-			if (!grown) {
-				err = -ENOMEM;
-				goto out_free;
-			}
-			text = grown;
-			capacity = new_capacity;
-		}
-		n = read(fd, text + len, capacity - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			goto out_free;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	err = len > PERF_MAP_MAX_BYTES ? -EFBIG : perf_map__parse(text, len, ret_map);
-out_free:
-	free(text);
 out_close:
 	close(fd);
 	return err;

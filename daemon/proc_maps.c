@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "proc_maps.h"
+#include "read_bounded.h"
 
 #define DELETED_SUFFIX " (deleted)"
 #define DELETED_SUFFIX_LEN (sizeof(DELETED_SUFFIX) - 1)
@@ -276,8 +277,8 @@ static int gone_or(int err)
 
 int proc_maps__read(pid_t pid, struct proc_maps *ret)
 {
-	size_t capacity = READ_INITIAL_BYTES, len = 0;
 	char path[32], *buf;
+	size_t len;
 	int fd, err;
 
 	if (pid <= 0 || !ret)
@@ -286,55 +287,14 @@ int proc_maps__read(pid_t pid, struct proc_maps *ret)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return gone_or(errno);
-	buf = malloc(capacity);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out_close;
-	}
-
-	/*
-	 * A seq file: stat says 0 bytes, so read to EOF. Every pass either ends,
-	 * fails, or adds at least one byte, and the total is capped just past
-	 * PROC_MAPS_MAX_BYTES, so the loop is bounded.
-	 */
-	for (;;) {
-		ssize_t n;
-
-		if (len == capacity) {
-			size_t new_capacity = capacity * 2;
-			char *grown;
-
-			if (capacity > PROC_MAPS_MAX_BYTES) {
-				err = -E2BIG;
-				goto out_free;
-			}
-			/* One byte past the limit tells "exactly the limit" from "over it". */
-			if (new_capacity > PROC_MAPS_MAX_BYTES + 1)
-				new_capacity = PROC_MAPS_MAX_BYTES + 1;
-			grown = realloc(buf, new_capacity);
-			if (!grown) {
-				err = -ENOMEM;
-				goto out_free;
-			}
-			buf = grown;
-			capacity = new_capacity;
-		}
-		n = read(fd, buf + len, capacity - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = gone_or(errno);
-			goto out_free;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	err = proc_maps__parse(buf, len, ret);
-out_free:
-	free(buf);
-out_close:
+	err = read_bounded(fd, READ_INITIAL_BYTES, PROC_MAPS_MAX_BYTES, &buf, &len);
 	close(fd);
+	if (err == -EFBIG)
+		return -E2BIG;
+	if (err)
+		return gone_or(-err);
+	err = proc_maps__parse(buf, len, ret);
+	free(buf);
 	return err;
 }
 
