@@ -62,17 +62,36 @@ def prog_stats(prog_id):
     return p.get("run_time_ns", 0), p.get("run_cnt", 0)
 
 
-def wait_new_progs(before, proc, timeout=60):
-    """Waits until proc has loaded a perf_event program; returns the new ids."""
+def progs_of(pid):
+    """Ids of the BPF programs process pid holds open (other tests may load their own)."""
+    ids = set()
+    fdinfo = "/proc/%d/fdinfo" % pid
+    try:
+        names = os.listdir(fdinfo)
+    except OSError:
+        return ids
+    for name in names:
+        try:
+            with open(os.path.join(fdinfo, name)) as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return ids & perf_event_progs()
+
+
+def wait_progs_of(proc, timeout=60):
+    """Waits until proc holds a perf_event program open; returns their ids."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        new = perf_event_progs() - before
-        if new:
-            return new
-        if proc is not None and proc.poll() is not None:
+        ids = progs_of(proc.pid)
+        if ids:
+            return ids
+        if proc.poll() is not None:
             raise RuntimeError("profiler exited before attaching: %s" % proc.args)
         time.sleep(0.1)
-    raise RuntimeError("no BPF program appeared for %s" % (proc.args if proc else "?"))
+    raise RuntimeError("no BPF program appeared for %s" % proc.args)
 
 
 # --- processes ------------------------------------------------------------------
@@ -82,6 +101,7 @@ class Daemon:
 
     def __init__(self, build, tmp, *args):
         self.build = build
+        self.tmp = tmp
         self.sock = os.path.join(tmp, "cprofd.sock")
         self.log = open(os.path.join(tmp, "cprofd.log"), "w")
         self.proc = subprocess.Popen([os.path.join(build, "cprofd"), "--socket", self.sock,
@@ -100,11 +120,9 @@ class Daemon:
     def start(self, pid, hz):
         self.ctl("start", str(pid), "--hz", str(hz))
 
-    def stop(self, pid, out="/dev/null"):
-        self.ctl("stop", str(pid), "-o", out)
-
-    def forget(self, pid):
-        self.ctl("stop", str(pid), "-o", "/dev/null")
+    def stop(self, pid, out=None):
+        # Never -o /dev/null: cprofctl writes PATH.tmp and renames it over PATH.
+        self.ctl("stop", str(pid), "-o", out or os.path.join(self.tmp, "discarded.pb.gz"))
 
     def status(self):
         return json.loads(self.ctl("status", "--json"))
@@ -194,17 +212,20 @@ class SpawnedProfiler(Profiler):
         raise NotImplementedError
 
     def start(self, pids, hz):
-        before = perf_event_progs() if self.uses_bpf else set()
         self.out = tempfile.NamedTemporaryFile(dir=self.ctx.tmp, delete=False)
         self.proc = subprocess.Popen(self.argv(pids, hz), stdout=self.out,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True)
-        if self.uses_bpf:
-            wait_new_progs(before, self.proc)
-        time.sleep(1)  # attached to every CPU, not only loaded
-        if self.uses_bpf:
-            # Some tools load throw-away programs first, to probe features.
-            self.prog_ids = perf_event_progs() - before
+        try:
+            if self.uses_bpf:
+                wait_progs_of(self.proc)
+            time.sleep(1)  # attached to every CPU, not only loaded
+            if self.uses_bpf:
+                # Some tools load throw-away programs first, to probe features.
+                self.prog_ids = progs_of(self.proc.pid)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self):
         kill(self.proc, signal.SIGINT)
@@ -275,11 +296,11 @@ def section_bpf_cost(ctx):
     hz = 999
     ncpu = os.cpu_count()
     rows = []
-    # deep --depth D has D + 3 frames from deep_leaf to main, and libc's
-    # __libc_start_call_main, __libc_start_main and _start above: D + 6.
+    # deep --depth D has D + 3 frames from deep_leaf to main, and the walk
+    # ends in libc's __libc_start_call_main above it: D + 4 user frames.
     for frames in map(int, ctx.args.cost_frames.split(",")):
         workloads = [spawn_workload([os.path.join(ctx.build, "workloads", "deep"), "--depth",
-                                     str(frames - 6)]) for _ in range(ncpu)]
+                                     str(frames - 4)]) for _ in range(ncpu)]
         pids = [w.pid for w in workloads]
         subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=1"], check=True)
         try:
@@ -289,14 +310,22 @@ def section_bpf_cost(ctx):
                 for kind in kinds:
                     prof = kind(ctx)
                     prof.start(pids, hz)
-                    time.sleep(1)
-                    before = {i: prog_stats(i) for i in prof.prog_ids}
-                    time.sleep(ctx.args.cost_seconds)
-                    after = {i: prog_stats(i) for i in prof.prog_ids}
-                    prof.stop()
+                    try:
+                        time.sleep(1)
+                        # Other tests on the machine may switch the stats off: on again.
+                        subprocess.run(["sysctl", "-qw", "kernel.bpf_stats_enabled=1"],
+                                       check=True)
+                        before = {i: prog_stats(i) for i in prof.prog_ids}
+                        time.sleep(ctx.args.cost_seconds)
+                        after = {i: prog_stats(i) for i in prof.prog_ids}
+                    finally:
+                        prof.stop()
                     ns = sum(after[i][0] - before[i][0] for i in after)
                     cnt = sum(after[i][1] - before[i][1] for i in after)
-                    row.setdefault(kind.name, []).append(ns / cnt if cnt else float("nan"))
+                    if cnt < 100:  # stats switched off meanwhile: try again next round
+                        log("bpf-cost: %s: only %d runs counted, dropped" % (kind.name, cnt))
+                        continue
+                    row.setdefault(kind.name, []).append(ns / cnt)
                     log("bpf-cost: %d frames, %s: %.0f ns/run over %d runs (load %s)" %
                         (frames, kind.name, row[kind.name][-1], cnt, load_average()))
             rows.append(row)
@@ -312,7 +341,7 @@ def section_bpf_cost(ctx):
              " | cprofd / bcc | cprofd / bpftrace |",
              "|---" * (len(names) + 3) + "|"]
     for row in rows:
-        med = {n: statistics.median(row[n]) for n in names}
+        med = {n: statistics.median(row.get(n) or [float("nan")]) for n in names}
         lines.append("| %d | " % row["frames"] +
                      " | ".join("%.2f" % (med[n] / 1000) for n in names) +
                      " | %s | %s |" % tuple(
@@ -336,7 +365,7 @@ def section_aggregate(ctx):
     runs = [("hotspots", [os.path.join(ctx.build, "workloads", "hotspots"), "--threads",
                           str(os.cpu_count())]),
             ("deep, 100 frames", [os.path.join(ctx.build, "workloads", "deep"), "--depth",
-                                  "94"])]
+                                  "96"])]
     for name, argv in runs:
         w = spawn_workload(argv)
         path = os.path.join(ctx.tmp, "records.bin")
