@@ -448,6 +448,7 @@ def section_slowdown(ctx):
              (ctx.args.units, ctx.args.repeats), "",
              "| threads | Hz | " + " | ".join(k.name for k in PEERS) + " |",
              "|---" * (len(PEERS) + 2) + "|"]
+    notes = []
     for threads in thread_counts:
         base = statistics.median(results[(threads, None, 0)])
         for hz in rates:
@@ -456,9 +457,14 @@ def section_slowdown(ctx):
                 runs = results[(threads, k.name, hz)]
                 cells.append("%.3f" % (statistics.median(runs) / base))
             lines.append("| %d | %d | %s |" % (threads, hz, " | ".join(cells)))
-        spread = max(results[(threads, None, 0)]) / min(results[(threads, None, 0)])
-        lines.append("| %d | alone | %.2f s, max/min of the unprofiled runs %.3f |||| " %
-                     (threads, base / 1e9, spread))
+        alone = results[(threads, None, 0)]
+        notes.append("%d thread(s): %.2f s (max/min of its %d runs: %.3f)" %
+                     (threads, base / 1e9, len(alone), max(alone) / min(alone)))
+    lines += ["", "Unprofiled work, median: " + "; ".join(notes) + ".",
+              "perf: `perf record -e cpu-clock -F HZ -g -p PID`; bcc: `profile -F HZ -p PID`; "
+              "bpftrace: `@[tid, comm, kstack, ustack] = count()` filtered on the pid; cprofd: "
+              "`cprofctl start PID --hz HZ` on a running daemon. Each profiler attaches before "
+              "the work starts and stops after it ends; start-up and tear-down are not timed."]
     return lines
 
 
@@ -609,7 +615,8 @@ def main():
 
 
 def write_results(path, out):
-    """Replaces the sections run now in RESULTS.md, keeping the others."""
+    """Replaces the sections run now in RESULTS.md, keeping the others and any written by hand
+    (a line "<!-- section NAME -->" starts each)."""
     titles = {"bpf-cost": "Kernel cost per sample", "aggregate": "Aggregation throughput",
               "slowdown": "Target slowdown", "headroom": "Headroom",
               "daemon": "Daemon cost"}
@@ -629,7 +636,8 @@ def write_results(path, out):
         f.write("Written by `make bench` (bench/run.py); each section says when it last ran. "
                 "Machine: %s, %d CPUs, kernel %s.\n\n" % (uname.machine, os.cpu_count(),
                                                            uname.release))
-        for s in SECTIONS:
+        # Sections written by hand (notes, analysis) are kept as they are, after the measured ones.
+        for s in SECTIONS + [k for k in old if k not in SECTIONS]:
             if s in out:
                 body = ["## " + titles[s], "", "_Run %s._" % now, ""] + out[s]
             elif s in old:
