@@ -204,6 +204,37 @@ class CprofdProfiler(Profiler):
             self.ctx.daemon.stop(pid)
 
 
+class BaselineProfiler(CprofdProfiler):
+    """cprofd from another build (--baseline-build), say main's, for before/after."""
+    name = "cprofd baseline"
+
+    def start(self, pids, hz):
+        self.ctx.baseline.start_daemon()
+        self.pids = pids
+        for pid in pids:
+            self.ctx.baseline.start(pid, hz)
+        self.prog_ids = {self.ctx.baseline.prog_id()}
+
+    def stop(self):
+        for pid in self.pids:
+            self.ctx.baseline.stop(pid)
+
+
+class LazyDaemon(Daemon):
+    """A Daemon started on first use, so it runs only when asked for."""
+
+    def __init__(self, build, tmp):
+        self.build, self.tmp, self.proc = build, tmp, None
+
+    def start_daemon(self):
+        if self.proc is None:
+            Daemon.__init__(self, self.build, self.tmp)
+
+    def close(self):
+        if self.proc is not None:
+            Daemon.close(self)
+
+
 class SpawnedProfiler(Profiler):
     """A peer run as a child process; it is ready when its BPF program loads."""
     uses_bpf = True
@@ -286,7 +317,7 @@ class FloorProfiler(SpawnedProfiler):
 
 
 PEERS = [CprofdProfiler, PerfProfiler, BccProfiler, BpftraceProfiler]
-COST_KINDS = [CprofdProfiler, BccProfiler, BpftraceProfiler, FloorProfiler]
+COST_KINDS = [CprofdProfiler, BaselineProfiler, BccProfiler, BpftraceProfiler, FloorProfiler]
 
 
 # --- sections ---------------------------------------------------------------------
@@ -334,23 +365,25 @@ def section_bpf_cost(ctx):
             for w in workloads:
                 kill(w)
     names = [k.name for k in COST_KINDS if k.name in ctx.cost_kinds]
+    peers = [n for n in ("cprofd baseline", "bcc profile", "bpftrace") if n in names]
+    if "cprofd" not in names:
+        peers = []
     lines = ["Kernel cost per sample at %d Hz: run_time_ns / run_cnt, median of %d runs of "
-             "%g s, every CPU busy in a target (`deep`). Lower is better." %
+             "%g s each, interleaved, every CPU busy in a target (`deep`). Lower is better." %
              (hz, ctx.args.repeats_cost, ctx.args.cost_seconds), "",
-             "| stack frames | " + " | ".join(n + " (us)" for n in names) +
-             " | cprofd / bcc | cprofd / bpftrace |",
-             "|---" * (len(names) + 3) + "|"]
+             "| user frames | " + " | ".join(n + ", us" for n in names) +
+             "".join(" | cprofd / %s" % p for p in peers) + " |",
+             "|---" * (len(names) + len(peers) + 1) + "|"]
     for row in rows:
         med = {n: statistics.median(row.get(n) or [float("nan")]) for n in names}
         lines.append("| %d | " % row["frames"] +
                      " | ".join("%.2f" % (med[n] / 1000) for n in names) +
-                     " | %s | %s |" % tuple(
-                         "%.2f" % (med["cprofd"] / med[peer]) if peer in med and "cprofd" in med
-                         else "-" for peer in ("bcc profile", "bpftrace")))
-    lines.append("")
-    lines.append("bcc `profile -F 999 -p PIDS` (stack map + hash of kernel and user stack ids); "
-                 "bpftrace `@[tid, comm, kstack, ustack] = count()` with a pid filter; the last "
-                 "column is a bpftrace program that only filters on the pid.")
+                     "".join(" | %.2f" % (med["cprofd"] / med[p]) for p in peers) + " |")
+    lines += ["", "bcc: `profile -F 999 -p PIDS` (stack map, a hash of kernel and user stack "
+              "ids); bpftrace: `@[tid, comm, kstack, ustack] = count()` with a pid filter; pid "
+              "filter only: a bpftrace program that only compares the pid (the floor)."]
+    if ctx.args.baseline_build:
+        lines.append("cprofd baseline: the cprofd built in `%s`." % ctx.args.baseline_build)
     return lines
 
 
@@ -567,6 +600,8 @@ def main():
     ap.add_argument("--cost-profilers", default="cprofd,bcc,bpftrace,floor",
                     help="bpf-cost: which of cprofd,bcc,bpftrace,floor")
     ap.add_argument("--cost-frames", default="8,32,100", help="bpf-cost: stack depths")
+    ap.add_argument("--baseline-build", help="bpf-cost: also measure the cprofd of this build "
+                    "directory (say main's), as the column 'cprofd baseline'")
     ap.add_argument("--units", type=int, default=3000, help="fixed_work units per thread")
     ap.add_argument("--capture-seconds", type=float, default=5)
     ap.add_argument("--headroom-seconds", type=float, default=5)
@@ -590,8 +625,14 @@ def main():
     short = {"cprofd": "cprofd", "bcc": "bcc profile", "bpftrace": "bpftrace",
              "floor": "pid filter only"}
     ctx.cost_kinds = [short[k] for k in args.cost_profilers.split(",")]
+    if args.baseline_build:
+        ctx.cost_kinds.append(BaselineProfiler.name)
     ctx.tmp = tempfile.mkdtemp(prefix="cprof-bench.")
     ctx.daemon = Daemon(ctx.build, ctx.tmp)
+    if args.baseline_build:
+        os.mkdir(os.path.join(ctx.tmp, "baseline"))
+        ctx.baseline = LazyDaemon(os.path.abspath(args.baseline_build),
+                                  os.path.join(ctx.tmp, "baseline"))
     funcs = {"bpf-cost": section_bpf_cost, "aggregate": section_aggregate,
              "slowdown": section_slowdown, "headroom": section_headroom,
              "daemon": section_daemon}
@@ -609,6 +650,8 @@ def main():
             print("\n".join(lines), flush=True)
     finally:
         ctx.daemon.close()
+        if args.baseline_build:
+            ctx.baseline.close()
         shutil.rmtree(ctx.tmp, ignore_errors=True)
     if not args.no_write:
         write_results(args.results, out)
