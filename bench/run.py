@@ -602,7 +602,7 @@ def main():
     ap.add_argument("--cost-frames", default="8,32,100", help="bpf-cost: stack depths")
     ap.add_argument("--baseline-build", help="bpf-cost: also measure the cprofd of this build "
                     "directory (say main's), as the column 'cprofd baseline'")
-    ap.add_argument("--units", type=int, default=3000, help="fixed_work units per thread")
+    ap.add_argument("--units", type=int, default=1500, help="fixed_work units per thread")
     ap.add_argument("--capture-seconds", type=float, default=5)
     ap.add_argument("--headroom-seconds", type=float, default=5)
     ap.add_argument("--daemon-seconds", type=int, default=180)

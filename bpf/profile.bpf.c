@@ -47,10 +47,10 @@ struct {
 /*
  * The user stack is copied a page at a time while walking frame pointers:
  * from the frame to read up to the end of its 4 KiB page. Each read of user
- * memory has a high fixed cost (measured here: about half a microsecond for
- * one bpf_probe_read_user() in this VM, against tens of ns per frame for the
- * copy), so one read per page of stack, with the frames inside walked in
- * the copy, is what makes deep stacks cheap. Never crossing a page boundary,
+ * memory has a high fixed cost (measured in a KVM guest: about half a
+ * microsecond for one bpf_probe_read_user(), however few bytes; a page costs
+ * little more), so one read per page of stack, with the frames inside walked
+ * in the copy, is what makes deep stacks cheap (bench/RESULTS.md). Never crossing a page boundary,
  * a read touches no page the walk would not and cannot run past the end of
  * the stack mapping.
  */
