@@ -3,6 +3,7 @@
 # make           build build/cprofd and build/cprofctl
 # make demo      install what is missing, build, profile a bundled workload
 # make check     install what is missing, build, run every test
+# make bench     install the peers (perf, bcc, bpftrace), run the benchmarks (long)
 # make V=1       show the commands
 # make SANITIZE=1 BUILD=build-asan   an ASan+UBSan build
 # make fuzz      build the libFuzzer targets, run each FUZZ_SECONDS (60)
@@ -36,7 +37,7 @@ DAEMON_LIBS := -lbpf -lelf -ldw -liberty -lz -lsystemd -lmicrohttpd
 CLIENT_LIBS := -lcurl
 
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-	      -Iinclude -I$(BUILD)
+	      -Iinclude -I$(BUILD) $(BPF_EXTRA_CFLAGS)
 
 ifeq ($(V),1)
 Q :=
@@ -60,11 +61,12 @@ WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
 WORKLOAD_CXX_SRCS := $(wildcard tests/workloads/*.cc)
 WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_SRCS)) \
 		 $(patsubst tests/workloads/%.cc,$(BUILD)/workloads/%,$(WORKLOAD_CXX_SRCS))
+BENCH_BINS := $(BUILD)/bench/capture $(BUILD)/bench/replay $(BUILD)/bench/fixed_work
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps demo check check-asan check-unit check-integration tests install deb clean \
-	fuzz fuzz-build fuzz-smoke
+.PHONY: all deps deps-bench demo check check-asan check-unit check-integration tests install deb \
+	clean fuzz fuzz-build fuzz-smoke bench bench-build
 
 all: $(BUILD)/cprofd $(BUILD)/cprofctl
 
@@ -94,7 +96,7 @@ $(OBJ)/common/%.o: common/%.c | $(OBJ)/common
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(OBJ)/daemon $(OBJ)/client $(OBJ)/common $(BUILD)/tests $(BUILD)/workloads:
+$(OBJ)/daemon $(OBJ)/client $(OBJ)/common $(BUILD)/tests $(BUILD)/workloads $(BUILD)/bench:
 	$(Q)mkdir -p $@
 
 $(BUILD)/libcprofd.a: $(DAEMON_LIB_OBJS)
@@ -170,10 +172,31 @@ fuzz-smoke: deps
 	$(Q)$(MAKE) --no-print-directory fuzz-build
 	$(Q)tests/fuzz/run.sh $(BUILD) $(FUZZ_SMOKE_SECONDS)
 
-tests: all $(UNIT_BINS) $(WORKLOAD_BINS)
+# Benchmarks link the daemon's library; they build with the tests so they don't rot.
+$(BUILD)/bench/%: bench/%.c bench/record_file.h $(BUILD)/libcprofd.a | $(BUILD)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Idaemon -I$(BUILD) -Ibench $< $(BUILD)/libcprofd.a $(LDFLAGS) \
+		$(DAEMON_LIBS) -o $@
+
+$(BUILD)/bench/fixed_work: bench/workloads/fixed_work.c | $(BUILD)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -o $@
+
+bench-build: all $(WORKLOAD_BINS) $(BENCH_BINS)
+
+tests: all $(UNIT_BINS) $(WORKLOAD_BINS) $(BENCH_BINS)
 
 deps:
 	$(Q)packaging/install-deps.sh
+
+deps-bench:
+	$(Q)packaging/install-deps.sh --bench
+
+# Long (tens of minutes) and wants a quiet machine: never part of check.
+# BENCH_ARGS passes options to bench/run.py (say BENCH_ARGS="--only bpf-cost").
+bench: deps-bench
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)python3 bench/run.py --build $(BUILD) $(BENCH_ARGS)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all $(WORKLOAD_BINS)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "process_table.h"
 #include "stack_table.h"
@@ -35,6 +36,7 @@ struct session *session__new(pid_t pid, uint32_t slot, unsigned int hz)
 		s->counts[i].stack_id = NO_STACK;
 	s->counts_capacity = MIN_COUNTS;
 	s->pid = pid;
+	s->pidfd = -1;
 	s->slot = slot;
 	s->hz = hz;
 	s->start_wall_ns = clock_ns(CLOCK_REALTIME);
@@ -160,6 +162,8 @@ void session__free(struct session *s, struct stack_table *stacks, struct process
 			stack_table__unref(stacks, s->counts[i].stack_id);
 	if (s->process_acquired)
 		process_table__release(processes, s->pid);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
 	free(s->counts);
 	free(s);
 }

@@ -38,6 +38,7 @@ struct session {
 	uint64_t start_mono_ns; /* CLOCK_MONOTONIC at start */
 	uint64_t stop_mono_ns; /* 0 while running */
 	bool target_exited; /* the process was gone when last checked */
+	int pidfd; /* the target's pidfd, readable once it exits; -1: none, poll /proc */
 
 	uint64_t samples; /* records counted */
 	uint64_t lost_stack_table_full; /* records dropped: no room for a new stack */

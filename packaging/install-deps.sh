@@ -2,12 +2,41 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Installs what cprofd needs to build, run and test, from Debian's archive.
 # Quiet and quick when everything is already there.
+#
+# --bench adds the peers the benchmarks compare against (perf, bcc,
+# bpftrace, hyperfine) and the kernel headers bcc compiles with; bcc looks
+# for them under /lib/modules/$(uname -r), so they are linked there when the
+# running kernel has no headers of its own.
 set -eu
 
 PACKAGES="make gcc clang llvm libclang-rt-14-dev pkg-config bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev
 libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev golang-go protobuf-compiler
 linux-perf python3 binutils elfutils libc6-dbg curl procps libiberty-dev g++ nodejs
 debhelper dpkg-dev fakeroot lintian man-db systemd util-linux"
+BENCH_PACKAGES="bpfcc-tools bpftrace hyperfine linux-headers-amd64 linux-perf"
+
+bench=false
+case "${1:-}" in
+--bench) bench=true; PACKAGES="$PACKAGES $BENCH_PACKAGES" ;;
+"") ;;
+*) echo "usage: install-deps.sh [--bench]" >&2; exit 2 ;;
+esac
+
+# bcc wants /lib/modules/$(uname -r)/build and /source; point them at the
+# newest installed headers when the running kernel (a VM's, say) has none.
+link_kernel_headers() {
+	modules=/lib/modules/$(uname -r)
+	[ -e "$modules/build" ] && return 0
+	build=$(ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -1)
+	common=$(ls -d /usr/src/linux-headers-*-common 2>/dev/null | sort -V | tail -1)
+	if [ -z "$build" ] || [ -z "$common" ]; then
+		echo "install-deps: no kernel headers under /usr/src for bcc" >&2
+		return 1
+	fi
+	mkdir -p "$modules"
+	ln -sfn "$build" "$modules/build"
+	ln -sfn "$common" "$modules/source"
+}
 
 missing=""
 for p in $PACKAGES; do
@@ -15,7 +44,10 @@ for p in $PACKAGES; do
 		missing="$missing $p"
 	fi
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+	if $bench && [ "$(id -u)" = 0 ]; then link_kernel_headers; fi
+	exit 0
+fi
 
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps: missing packages:$missing (run as root to install them)" >&2
@@ -26,3 +58,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing >/dev/null
+if $bench; then link_kernel_headers; fi
