@@ -5,6 +5,7 @@
  * look back for an earlier, longer entry that still covers the address.
  */
 #include "perf_map.h"
+#include "array.h"
 #include "read_bounded.h"
 
 #include <errno.h>
@@ -121,6 +122,7 @@ int perf_map__parse(const char *text, size_t len, struct perf_map **ret_map)
 		const char *line = text + offset, *newline;
 		size_t line_len, name_offset, name_len;
 		uint64_t start, size;
+		void *grown;
 
 		newline = memchr(line, '\n', len - offset);
 		if (!newline)
@@ -136,30 +138,16 @@ int perf_map__parse(const char *text, size_t len, struct perf_map **ret_map)
 			err = -E2BIG;
 			goto err_free;
 		}
-		if (map->n_entries == capacity) {
-			size_t new_capacity = capacity ? capacity * 2 : 256;
-			struct perf_map_entry *grown;
-
-			grown = realloc(map->entries, new_capacity * sizeof(*grown));
-			if (!grown)
-				goto err_free;
-			map->entries = grown;
-			capacity = new_capacity;
-		}
+		if (array__reserve(map->entries, sizeof(*map->entries), &capacity, map->n_entries,
+				   1, 256, SIZE_MAX, &grown))
+			goto err_free;
+		map->entries = grown;
 		name_len = line_len - name_offset;
 		/* The arena is at most the file's size, which is capped far below 4 GiB. */
-		if (names_capacity - map->names_size < name_len + 1) {
-			size_t new_capacity = names_capacity ? names_capacity * 2 : 4096;
-			char *grown;
-
-			while (new_capacity - map->names_size < name_len + 1)
-				new_capacity *= 2;
-			grown = realloc(map->names, new_capacity);
-			if (!grown)
-				goto err_free;
-			map->names = grown;
-			names_capacity = new_capacity;
-		}
+		if (array__reserve(map->names, 1, &names_capacity, map->names_size, name_len + 1,
+				   4096, SIZE_MAX, &grown))
+			goto err_free;
+		map->names = grown;
 		memcpy(map->names + map->names_size, line + name_offset, name_len);
 		map->names[map->names_size + name_len] = '\0';
 		map->entries[map->n_entries++] = (struct perf_map_entry){

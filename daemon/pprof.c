@@ -10,6 +10,8 @@
  */
 #include "pprof.h"
 
+#include "array.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -75,6 +77,8 @@
 
 /* Table indices are stored as index + 1 in 32 bits (0 marks an empty hash slot). */
 #define MAX_ENTRIES ((size_t)UINT32_MAX - 1)
+/* First size of every table. */
+#define ARRAY_INITIAL 16
 
 /* Encoded bytes are handed to zlib in pieces of about this size. */
 #define ENCODE_CHUNK (64u << 10)
@@ -227,37 +231,6 @@ static void buf_release(struct buf *buf)
 }
 
 /*
- * Makes room for n more items of item_size in an array of count items with
- * room for *cap, growing geometrically. On success *ret_items is the
- * (possibly moved) array and *cap is updated; on failure the array is
- * untouched. Returns 0 or -ENOMEM.
- */
-static int array_reserve(void *items, size_t item_size, size_t *cap, size_t count, size_t n,
-			 void **ret_items)
-{
-	size_t new_cap;
-	void *p;
-
-	if (n <= *cap - count) {
-		*ret_items = items;
-		return 0;
-	}
-	if (n > MAX_ENTRIES - count)
-		return -ENOMEM;
-	new_cap = *cap ? *cap : 16;
-	while (new_cap - count < n)
-		new_cap *= 2;
-	if (new_cap > SIZE_MAX / item_size)
-		return -ENOMEM;
-	p = realloc(items, new_cap * item_size);
-	if (!p)
-		return -ENOMEM;
-	*cap = new_cap;
-	*ret_items = p;
-	return 0;
-}
-
-/*
  * Hash tables
  */
 
@@ -387,8 +360,8 @@ static int intern_string(struct pprof_builder *b, const char *s, uint32_t *ret_i
 		*ret_index = slot->index - 1;
 		return 0;
 	}
-	if (array_reserve(b->strings, sizeof(*b->strings), &b->strings_cap, b->n_strings, 1,
-			  &strings))
+	if (array__reserve(b->strings, sizeof(*b->strings), &b->strings_cap, b->n_strings, 1,
+			   ARRAY_INITIAL, MAX_ENTRIES, &strings))
 		return -ENOMEM;
 	b->strings = strings;
 	if (buf_reserve(&b->chars, key.len))
@@ -434,8 +407,8 @@ static int intern_function(struct pprof_builder *b, const struct pprof_line *lin
 		*ret_id = slot->index;
 		return 0;
 	}
-	if (array_reserve(b->functions, sizeof(*b->functions), &b->functions_cap, b->n_functions, 1,
-			  &functions))
+	if (array__reserve(b->functions, sizeof(*b->functions), &b->functions_cap, b->n_functions,
+			   1, ARRAY_INITIAL, MAX_ENTRIES, &functions))
 		return -ENOMEM;
 	b->functions = functions;
 	b->functions[b->n_functions] = key;
@@ -472,7 +445,8 @@ struct pprof_builder *pprof_builder__new(const struct pprof_profile_info *info)
 	b->info = *info;
 
 	/* string_table[0] must be "" */
-	if (array_reserve(NULL, sizeof(*b->strings), &b->strings_cap, 0, 1, &strings))
+	if (array__reserve(NULL, sizeof(*b->strings), &b->strings_cap, 0, 1, ARRAY_INITIAL,
+			   MAX_ENTRIES, &strings))
 		goto err_free;
 	b->strings = strings;
 	b->strings[0] = (struct string_entry){ 0 };
@@ -526,8 +500,8 @@ uint64_t pprof_builder__add_mapping(struct pprof_builder *b, uint64_t start, uin
 	}
 	if (intern_string(b, file, &m.filename) || intern_string(b, build_id, &m.build_id))
 		goto err_nomem;
-	if (array_reserve(b->mappings, sizeof(*b->mappings), &b->mappings_cap, b->n_mappings, 1,
-			  &mappings))
+	if (array__reserve(b->mappings, sizeof(*b->mappings), &b->mappings_cap, b->n_mappings, 1,
+			   ARRAY_INITIAL, MAX_ENTRIES, &mappings))
 		goto err_nomem;
 	b->mappings = mappings;
 	b->mappings[b->n_mappings] = m;
@@ -575,11 +549,12 @@ uint64_t pprof_builder__location(struct pprof_builder *b, uint64_t mapping_id, u
 	 * Location behind (only unused strings and functions, which are
 	 * harmless in the output).
 	 */
-	if (array_reserve(b->locations, sizeof(*b->locations), &b->locations_cap, b->n_locations, 1,
-			  &p))
+	if (array__reserve(b->locations, sizeof(*b->locations), &b->locations_cap, b->n_locations,
+			   1, ARRAY_INITIAL, MAX_ENTRIES, &p))
 		goto err_nomem;
 	b->locations = p;
-	if (array_reserve(b->lines, sizeof(*b->lines), &b->lines_cap, b->n_lines, n_lines, &p))
+	if (array__reserve(b->lines, sizeof(*b->lines), &b->lines_cap, b->n_lines, n_lines,
+			   ARRAY_INITIAL, MAX_ENTRIES, &p))
 		goto err_nomem;
 	b->lines = p;
 	new_lines = b->lines + b->n_lines;

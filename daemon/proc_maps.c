@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "proc_maps.h"
+#include "array.h"
 #include "read_bounded.h"
 
 #define DELETED_SUFFIX " (deleted)"
@@ -221,6 +222,7 @@ static int pack_maps(const char *text, const struct pending_map *pending, size_t
 int proc_maps__parse(const char *text, size_t len, struct proc_maps *ret)
 {
 	struct pending_map *pending = NULL;
+	void *grown;
 	size_t n = 0, capacity = 0, offset = 0;
 	int err = 0;
 
@@ -242,24 +244,11 @@ int proc_maps__parse(const char *text, size_t len, struct proc_maps *ret)
 			err = -EINVAL;
 			goto out;
 		}
-		if (n == capacity) {
-			size_t new_capacity = capacity ? capacity * 2 : 64;
-			struct pending_map *grown;
-
-			if (n >= PROC_MAPS_MAX_ENTRIES) {
-				err = -E2BIG;
-				goto out;
-			}
-			if (new_capacity > PROC_MAPS_MAX_ENTRIES)
-				new_capacity = PROC_MAPS_MAX_ENTRIES;
-			grown = realloc(pending, new_capacity * sizeof(*pending));
-			if (!grown) {
-				err = -ENOMEM;
-				goto out;
-			}
-			pending = grown;
-			capacity = new_capacity;
-		}
+		err = array__reserve(pending, sizeof(*pending), &capacity, n, 1, 64,
+				     PROC_MAPS_MAX_ENTRIES, &grown);
+		if (err)
+			goto out;
+		pending = grown;
 		pending[n++] = map;
 		offset += line_len + (newline ? 1 : 0);
 	}

@@ -38,6 +38,7 @@
 #include <zlib.h>
 
 #include "symbolizer.h"
+#include "array.h"
 
 #define DEFAULT_DEBUG_ROOT "/usr/lib/debug"
 #define DEFAULT_KALLSYMS_PATH "/proc/kallsyms"
@@ -585,20 +586,13 @@ static uint8_t binding_rank(unsigned char binding)
 
 static int raw_syms__push(struct raw_syms *raw, const struct raw_sym *sym)
 {
-	if (raw->n == raw->capacity) {
-		size_t new_capacity = raw->capacity ? raw->capacity * 2 : 256;
-		struct raw_sym *grown;
+	void *grown;
+	int err = array__reserve(raw->v, sizeof(*raw->v), &raw->capacity, raw->n, 1, 256,
+				 MAX_SYMBOLS, &grown);
 
-		if (raw->n >= MAX_SYMBOLS)
-			return -E2BIG;
-		if (new_capacity > MAX_SYMBOLS)
-			new_capacity = MAX_SYMBOLS;
-		grown = realloc(raw->v, new_capacity * sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
-		raw->v = grown;
-		raw->capacity = new_capacity;
-	}
+	if (err)
+		return err;
+	raw->v = grown;
 	raw->v[raw->n++] = *sym;
 	return 0;
 }
@@ -1031,6 +1025,8 @@ static int build_cu_index(struct binary *b)
 {
 	size_t ranges_capacity = 0, units_capacity = 0;
 	Dwarf_CU *cu = NULL;
+	void *grown;
+	int err;
 	Dwarf_Die cudie, subdie;
 	uint8_t unit_type;
 	Dwarf_Half version;
@@ -1041,36 +1037,22 @@ static int build_cu_index(struct binary *b)
 
 		if (unit_type != DW_UT_compile && unit_type != DW_UT_partial)
 			continue;
-		if (b->n_dwarf_units == units_capacity) {
-			size_t new_capacity = units_capacity ? units_capacity * 2 : 64;
-			struct dwarf_unit *grown;
-
-			if (b->n_dwarf_units >= MAX_CU_RANGES)
-				return -E2BIG;
-			grown = realloc(b->dwarf_units, new_capacity * sizeof(*grown));
-			if (!grown)
-				return -ENOMEM;
-			b->dwarf_units = grown;
-			units_capacity = new_capacity;
-		}
+		err = array__reserve(b->dwarf_units, sizeof(*b->dwarf_units), &units_capacity,
+				     b->n_dwarf_units, 1, 64, MAX_CU_RANGES, &grown);
+		if (err)
+			return err;
+		b->dwarf_units = grown;
 		b->dwarf_units[b->n_dwarf_units] = (struct dwarf_unit){
 			.die_offset = dwarf_dieoffset(&cudie),
 		};
 		while ((offset = dwarf_ranges(&cudie, offset, &base, &low, &high)) > 0) {
 			if (high <= low)
 				continue;
-			if (b->n_cu_ranges == ranges_capacity) {
-				size_t new_capacity = ranges_capacity ? ranges_capacity * 2 : 256;
-				struct cu_range *grown;
-
-				if (b->n_cu_ranges >= MAX_CU_RANGES)
-					return -E2BIG;
-				grown = realloc(b->cu_ranges, new_capacity * sizeof(*grown));
-				if (!grown)
-					return -ENOMEM;
-				b->cu_ranges = grown;
-				ranges_capacity = new_capacity;
-			}
+			err = array__reserve(b->cu_ranges, sizeof(*b->cu_ranges), &ranges_capacity,
+					     b->n_cu_ranges, 1, 256, MAX_CU_RANGES, &grown);
+			if (err)
+				return err;
+			b->cu_ranges = grown;
 			b->cu_ranges[b->n_cu_ranges++] = (struct cu_range){
 				.low = low,
 				.high = high,
@@ -1898,20 +1880,13 @@ struct kernel_builder {
 static int kernel_builder__add_string(struct kernel_builder *kb, const char *str, size_t len,
 				      uint32_t *ret_offset)
 {
-	if (kb->names_capacity - kb->names_size < len + 1) {
-		size_t new_capacity = kb->names_capacity ? kb->names_capacity * 2 : 65536;
-		char *grown;
+	void *grown;
+	int err = array__reserve(kb->names, 1, &kb->names_capacity, kb->names_size, len + 1, 65536,
+				 MAX_NAMES_BYTES, &grown);
 
-		while (new_capacity - kb->names_size < len + 1)
-			new_capacity *= 2;
-		if (new_capacity > MAX_NAMES_BYTES)
-			return -E2BIG;
-		grown = realloc(kb->names, new_capacity);
-		if (!grown)
-			return -ENOMEM;
-		kb->names = grown;
-		kb->names_capacity = new_capacity;
-	}
+	if (err)
+		return err;
+	kb->names = grown;
 	memcpy(kb->names + kb->names_size, str, len);
 	kb->names[kb->names_size + len] = '\0';
 	*ret_offset = (uint32_t)kb->names_size;
@@ -2010,6 +1985,7 @@ static int kernel_builder__read(struct kernel_builder *kb, FILE *file)
 		size_t name_len, module_len;
 		struct kernel_raw_sym raw = { .module = NO_MODULE };
 		char *name, *module, type;
+		void *grown;
 
 		if ((size_t)line_bytes >= MAX_KALLSYMS_LINE || strlen(line) != (size_t)line_bytes)
 			continue;
@@ -2038,18 +2014,11 @@ static int kernel_builder__read(struct kernel_builder *kb, FILE *file)
 			goto out;
 		raw.rank = kernel_type_rank(type);
 		raw.name_len = (uint16_t)name_len;
-		if (kb->n == kb->capacity) {
-			size_t new_capacity = kb->capacity ? kb->capacity * 2 : 4096;
-			struct kernel_raw_sym *grown;
-
-			grown = realloc(kb->v, new_capacity * sizeof(*grown));
-			if (!grown) {
-				err = -ENOMEM;
-				goto out;
-			}
-			kb->v = grown;
-			kb->capacity = new_capacity;
-		}
+		err = array__reserve(kb->v, sizeof(*kb->v), &kb->capacity, kb->n, 1, 4096,
+				     MAX_KALLSYMS_SYMBOLS, &grown);
+		if (err)
+			goto out;
+		kb->v = grown;
 		kb->v[kb->n++] = raw;
 	}
 	err = ferror(file) ? -EIO : 0;
