@@ -138,7 +138,7 @@ int main(int argc, char **argv)
 
 		err = proc_stat__start_ticks(pids[i], &start_ticks);
 		if (!err)
-			err = bpf_sampler__add_target(sampler, pids[i], start_ticks, i);
+			err = bpf_sampler__add_target(sampler, pids[i], start_ticks, i, 0);
 		if (err) {
 			fprintf(stderr, "capture: adding pid %d: %s\n", pids[i], strerror(-err));
 			goto out_free;

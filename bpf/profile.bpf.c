@@ -7,6 +7,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 
 #include "cprof_record.h"
@@ -32,10 +33,13 @@ const volatile __u64 ns_per_clock_tick = 10000000;
 const volatile __u64 pidns_dev = 0;
 const volatile __u64 pidns_ino = 0;
 
-/* Targets by process: tgid -> session slot. Edited by the daemon. */
+/*
+ * Targets by process: tgid -> session slot. Edited by the daemon, and by the
+ * fork, exec and exit programs below for the children of a target.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 8192);
 	__type(key, __u32);
 	__type(value, struct cprof_target);
 } targets SEC(".maps");
@@ -266,5 +270,119 @@ int cprof_sample(struct bpf_perf_event_data *ctx)
 		flags = BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_output(&records, scratch, size, flags))
 		counters->lost_ring_full++;
+	return 0;
+}
+
+/*
+ * The process's id in the daemon's PID namespace, or 0 when that
+ * namespace cannot see it. A task's pid has one number per namespace level,
+ * from the initial namespace (0) down to its own.
+ */
+#define MAX_PIDNS_LEVELS 8
+
+static __always_inline __u32 tgid_in_daemon_ns(struct task_struct *task)
+{
+	struct pid *pid;
+	unsigned int level;
+
+	if (!pidns_ino)
+		return BPF_CORE_READ(task, tgid);
+	pid = BPF_CORE_READ(task, group_leader, thread_pid);
+	level = BPF_CORE_READ(pid, level);
+	for (unsigned int i = 0; i < MAX_PIDNS_LEVELS && i <= level; i++) {
+		struct upid upid = BPF_CORE_READ(pid, numbers[i]);
+
+		if (BPF_CORE_READ(upid.ns, ns.inum) == pidns_ino)
+			return upid.nr;
+	}
+	return 0;
+}
+
+/*
+ * A new process forked by a target that takes its children along becomes a
+ * target of the same session at once, before it can run, so its first tick
+ * is sampled. Threads need nothing: samples are keyed by process.
+ */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(cprof_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct cprof_target child_target;
+	const struct cprof_target *target;
+	struct cprof_session_counters *counters;
+	__u32 parent_tgid, child_tgid;
+
+	if (child->pid != child->tgid) /* a thread */
+		return 0;
+	parent_tgid = tgid_in_daemon_ns(parent);
+	if (!parent_tgid)
+		return 0;
+	target = find_target(parent_tgid);
+	if (!target || !(target->flags & CPROF_TARGET_CHILDREN))
+		return 0;
+	if (parent->group_leader->start_boottime - target->start_clock_ticks * ns_per_clock_tick >=
+	    ns_per_clock_tick)
+		return 0; /* the parent's pid names another process now */
+	child_tgid = tgid_in_daemon_ns(child);
+	if (!child_tgid)
+		return 0;
+	child_target.session_slot = target->session_slot;
+	child_target.flags = target->flags | CPROF_TARGET_INHERITED;
+	child_target.start_clock_ticks = child->start_boottime / ns_per_clock_tick;
+	if (bpf_map_update_elem(&targets, &child_tgid, &child_target, BPF_ANY)) {
+		__u32 slot = target->session_slot;
+
+		counters = bpf_map_lookup_elem(&session_counters, &slot);
+		if (counters)
+			counters->children_untracked++;
+	}
+	return 0;
+}
+
+/*
+ * A process that became a target at fork leaves the map when its last
+ * thread exits, so the map holds live processes only; the daemon removes
+ * the targets it added itself.
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(cprof_exit, struct task_struct *task)
+{
+	const struct cprof_target *target;
+	__u32 tgid;
+
+	if (BPF_CORE_READ(task, signal, live.counter) != 0) /* other threads live on */
+		return 0;
+	tgid = tgid_in_daemon_ns(task);
+	if (!tgid)
+		return 0;
+	target = find_target(tgid);
+	if (!target || !(target->flags & CPROF_TARGET_INHERITED))
+		return 0;
+	if (task->group_leader->start_boottime - target->start_clock_ticks * ns_per_clock_tick >=
+	    ns_per_clock_tick)
+		return 0;
+	bpf_map_delete_elem(&targets, &tgid);
+	return 0;
+}
+
+/*
+ * A child that execs a setuid or file-capability program (secureexec) is
+ * not its parent's to see any more: it stops being a target. The daemon
+ * checked who may profile the process it was given, not what its children
+ * become.
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(cprof_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	const struct cprof_target *target;
+	__u32 tgid;
+
+	if (!BPF_CORE_READ_BITFIELD_PROBED(bprm, secureexec))
+		return 0;
+	tgid = tgid_in_daemon_ns(task);
+	if (!tgid)
+		return 0;
+	target = find_target(tgid);
+	if (target && (target->flags & CPROF_TARGET_INHERITED))
+		bpf_map_delete_elem(&targets, &tgid);
 	return 0;
 }

@@ -57,6 +57,7 @@ enum {
 	OPTION_SOCKET = 0x100,
 	OPTION_HZ,
 	OPTION_SECONDS,
+	OPTION_CHILDREN,
 };
 
 /* What a command line says after the command's name; options are kept as written. */
@@ -65,6 +66,7 @@ struct command_args {
 	const char *hz;
 	const char *seconds;
 	const char *output;
+	bool children; /* --children */
 	/* The words that are not options, e.g. the PID. */
 	char **operands;
 	int operand_count;
@@ -113,6 +115,7 @@ static const struct option plain_options[] = { COMMON_OPTIONS, { NULL, 0, NULL, 
 static const struct option start_options[] = {
 	COMMON_OPTIONS,
 	{ "hz", required_argument, NULL, OPTION_HZ },
+	{ "children", no_argument, NULL, OPTION_CHILDREN },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -126,6 +129,7 @@ static const struct option profile_options[] = {
 	COMMON_OPTIONS,
 	{ "hz", required_argument, NULL, OPTION_HZ },
 	{ "seconds", required_argument, NULL, OPTION_SECONDS },
+	{ "children", no_argument, NULL, OPTION_CHILDREN },
 	{ "output", required_argument, NULL, 'o' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -423,7 +427,10 @@ static int do_start(const struct command *command, const struct command_args *ar
 	length = snprintf(target, sizeof(target), "%s?%s=%d", CPROF_ROUTE_SESSIONS, CPROF_PARAM_PID,
 			  pid);
 	if (args->hz)
-		snprintf(target + length, sizeof(target) - length, "&%s=%d", CPROF_PARAM_HZ, hz);
+		length += snprintf(target + length, sizeof(target) - length, "&%s=%d",
+				   CPROF_PARAM_HZ, hz);
+	if (args->children)
+		snprintf(target + length, sizeof(target) - length, "&%s=1", CPROF_PARAM_CHILDREN);
 
 	if (send_request(&request, &response, "") < 0)
 		return EXIT_FAIL;
@@ -693,7 +700,10 @@ static int do_profile(const struct command *command, const struct command_args *
 	length = snprintf(target, sizeof(target), "%s?%s=%d&%s=%d", CPROF_ROUTE_PPROF_PROFILE,
 			  CPROF_PARAM_PID, pid, CPROF_PARAM_SECONDS, seconds);
 	if (args->hz)
-		snprintf(target + length, sizeof(target) - length, "&%s=%d", CPROF_PARAM_HZ, hz);
+		length += snprintf(target + length, sizeof(target) - length, "&%s=%d",
+				   CPROF_PARAM_HZ, hz);
+	if (args->children)
+		snprintf(target + length, sizeof(target) - length, "&%s=1", CPROF_PARAM_CHILDREN);
 	/* A negative --seconds is cprofd's to reject, quickly. */
 	timeout = (seconds > 0 ? seconds : 0) + (long)PROFILE_TIMEOUT_MARGIN_SECONDS;
 	return fetch_profile("GET", target, timeout, pid, args->output, "nothing was sampled", "");
@@ -810,13 +820,15 @@ static int do_help(const struct command *command, const struct command_args *arg
 static const struct command commands[] = {
 	{
 		.name = "start",
-		.synopsis = "PID [--hz HZ]",
+		.synopsis = "PID [--hz HZ] [--children]",
 		.summary = "start sampling a process",
 		.help = "Start sampling process PID at HZ samples per second (default: cprofd's,\n"
 			"normally 99). Prints the session, as JSON with --json.\n"
 			"\n"
 			"Options:\n"
-			"  --hz HZ            samples per second\n",
+			"  --hz HZ            samples per second\n"
+			"  --children         also sample the processes PID forks from now on, and\n"
+			"                     theirs (not those that run a setuid program)\n",
 		.short_options = ":hj",
 		.long_options = start_options,
 		.min_operands = 1,
@@ -845,7 +857,7 @@ static const struct command commands[] = {
 	},
 	{
 		.name = "profile",
-		.synopsis = "PID --seconds N [--hz HZ] [-o FILE]",
+		.synopsis = "PID --seconds N [--hz HZ] [--children] [-o FILE]",
 		.summary = "sample a process for N seconds and save the profile",
 		.help = "Sample process PID for N seconds at HZ samples per second, then save the\n"
 			"profile like stop does. cprofd answers after N seconds; Ctrl-C gives up.\n"
@@ -853,6 +865,7 @@ static const struct command commands[] = {
 			"Options:\n"
 			"  --seconds N        how long to sample (required)\n"
 			"  --hz HZ            samples per second (default: cprofd's)\n"
+			"  --children         also sample the processes PID forks meanwhile\n"
 			"  -o, --output FILE  where to save it (default cprof-PID.pb.gz; - for\n"
 			"                     standard output)\n",
 		.short_options = ":hjo:",
@@ -983,6 +996,9 @@ static int run_command(const struct command *command, int argc, char **argv)
 			break;
 		case OPTION_SECONDS:
 			args.seconds = optarg;
+			break;
+		case OPTION_CHILDREN:
+			args.children = true;
 			break;
 		case ':':
 			return usage_error(command, "option '%s' needs a value",

@@ -92,12 +92,22 @@ static int parse_pid(const char *s, pid_t *ret)
 	return err;
 }
 
-/* Reads pid= and hz= for a new session; fills *resp with an error if bad. */
+/* What a request asks a new session to be. */
+struct session_params {
+	pid_t pid;
+	unsigned int hz;
+	bool children;
+};
+
+/* Reads pid=, hz= and children= for a new session; fills *resp with an error if bad. */
 static bool read_session_params(struct cprofd *d, const struct api_request *req,
-				struct api_response *resp, pid_t *pid, unsigned int *hz)
+				struct api_response *resp, struct session_params *params)
 {
 	const char *pid_text = req->get_param(req->ctx, CPROF_PARAM_PID);
 	const char *hz_text = req->get_param(req->ctx, CPROF_PARAM_HZ);
+	const char *children_text = req->get_param(req->ctx, CPROF_PARAM_CHILDREN);
+	pid_t *pid = &params->pid;
+	unsigned int *hz = &params->hz;
 	uint64_t v;
 
 	if (!pid_text) {
@@ -123,13 +133,22 @@ static bool read_session_params(struct cprofd *d, const struct api_request *req,
 		}
 		*hz = (unsigned int)v;
 	}
+	params->children = false;
+	if (children_text) {
+		if (parse_uint(children_text, 0, 1, &v)) {
+			respond_error(resp, 400, "bad children: must be 0 or 1");
+			return false;
+		}
+		params->children = v == 1;
+	}
 	return true;
 }
 
 /* Starts a session for the peer; on failure fills *resp with the error. */
-static bool start(struct cprofd *d, const struct api_request *req, pid_t pid, unsigned int hz,
-		  struct api_response *resp)
+static bool start(struct cprofd *d, const struct api_request *req,
+		  const struct session_params *params, struct api_response *resp)
 {
+	pid_t pid = params->pid;
 	int err = access__may_profile(req->peer, pid, "/proc");
 
 	if (err == -EPERM) {
@@ -137,7 +156,7 @@ static bool start(struct cprofd *d, const struct api_request *req, pid_t pid, un
 		return false;
 	}
 	if (!err)
-		err = cprofd__start_session(d, pid, hz, req->peer->uid);
+		err = cprofd__start_session(d, pid, params->hz, params->children, req->peer->uid);
 	switch (err) {
 	case 0:
 		return true;
@@ -171,14 +190,13 @@ static bool start(struct cprofd *d, const struct api_request *req, pid_t pid, un
 
 static void handle_start(struct cprofd *d, const struct api_request *req, struct api_response *resp)
 {
+	struct session_params params;
 	struct json_writer w;
-	unsigned int hz;
-	pid_t pid;
 
-	if (!read_session_params(d, req, resp, &pid, &hz) || !start(d, req, pid, hz, resp))
+	if (!read_session_params(d, req, resp, &params) || !start(d, req, &params, resp))
 		return;
 	json_writer__init(&w);
-	cprofd__write_session(d, pid, &w);
+	cprofd__write_session(d, params.pid, &w);
 	respond_json(resp, 201, &w);
 }
 
@@ -316,8 +334,7 @@ static void handle_pprof_profile(struct cprofd *d, const struct api_request *req
 {
 	const char *seconds_text = req->get_param(req->ctx, CPROF_PARAM_SECONDS);
 	uint64_t seconds = DEFAULT_PROFILE_SECONDS;
-	unsigned int hz;
-	pid_t pid;
+	struct session_params params;
 
 	if (seconds_text) {
 		int err = parse_uint(seconds_text, 1, CPROF_MAX_PROFILE_SECONDS, &seconds);
@@ -328,11 +345,11 @@ static void handle_pprof_profile(struct cprofd *d, const struct api_request *req
 			return;
 		}
 	}
-	if (!read_session_params(d, req, resp, &pid, &hz) || !start(d, req, pid, hz, resp))
+	if (!read_session_params(d, req, resp, &params) || !start(d, req, &params, resp))
 		return;
 	memset(resp, 0, sizeof(*resp));
 	resp->defer_seconds = (unsigned int)seconds;
-	resp->defer_pid = pid;
+	resp->defer_pid = params.pid;
 }
 
 void api__handle(struct cprofd *d, const struct api_request *req, struct api_response *resp)

@@ -34,6 +34,7 @@ struct bpf_sampler {
 	int n_links;
 	struct bpf_link **links; /* one per online CPU while attached */
 	int *event_fds;
+	struct bpf_link *fork_link, *exec_link, *exit_link; /* following children, while attached */
 	unsigned int hz;
 };
 
@@ -238,6 +239,21 @@ int bpf_sampler__attach(struct bpf_sampler *s, unsigned int hz)
 		}
 		s->n_links++;
 	}
+	s->fork_link = bpf_program__attach(s->skel->progs.cprof_fork);
+	if (!s->fork_link) {
+		err = -errno;
+		goto err_detach;
+	}
+	s->exec_link = bpf_program__attach(s->skel->progs.cprof_exec);
+	if (!s->exec_link) {
+		err = -errno;
+		goto err_detach;
+	}
+	s->exit_link = bpf_program__attach(s->skel->progs.cprof_exit);
+	if (!s->exit_link) {
+		err = -errno;
+		goto err_detach;
+	}
 	free(online);
 	s->hz = hz;
 	return 0;
@@ -250,6 +266,10 @@ err_detach:
 
 void bpf_sampler__detach(struct bpf_sampler *s)
 {
+	bpf_link__destroy(s->fork_link);
+	bpf_link__destroy(s->exec_link);
+	bpf_link__destroy(s->exit_link);
+	s->fork_link = s->exec_link = s->exit_link = NULL;
 	for (int i = 0; i < s->n_links; i++) {
 		bpf_link__destroy(s->links[i]);
 		close(s->event_fds[i]);
@@ -268,9 +288,10 @@ unsigned int bpf_sampler__hz(const struct bpf_sampler *s)
 }
 
 int bpf_sampler__add_target(struct bpf_sampler *s, pid_t tgid, uint64_t start_clock_ticks,
-			    uint32_t slot)
+			    uint32_t slot, uint32_t flags)
 {
 	struct cprof_target target = { .session_slot = slot,
+				       .flags = flags,
 				       .start_clock_ticks = start_clock_ticks };
 	__u32 key = tgid;
 
@@ -289,6 +310,54 @@ int bpf_sampler__remove_target(struct bpf_sampler *s, pid_t tgid)
 	if (bpf_map__delete_elem(s->skel->maps.targets, &key, sizeof(key), 0))
 		return -errno;
 	return 0;
+}
+
+/* One pass over the map deleting the slot's entries; returns how many it deleted. */
+static int remove_slot_pass(struct bpf_sampler *s, uint32_t slot)
+{
+	const struct bpf_map *map = s->skel->maps.targets;
+	__u32 key, next, deleted[64];
+	struct cprof_target target;
+	int n = 0, total = 0;
+	bool first = true;
+
+	/*
+	 * Deleting the key being iterated from restarts the walk in a hash
+	 * map, so collect a batch of keys, then delete them.
+	 */
+	for (;;) {
+		if (bpf_map__get_next_key(map, first ? NULL : &key, &next, sizeof(next)))
+			break;
+		first = false;
+		key = next;
+		if (bpf_map__lookup_elem(map, &key, sizeof(key), &target, sizeof(target), 0) ||
+		    target.session_slot != slot)
+			continue;
+		deleted[n++] = key;
+		if (n == (int)(sizeof(deleted) / sizeof(deleted[0])))
+			break;
+	}
+	for (int i = 0; i < n; i++)
+		if (bpf_map__delete_elem(map, &deleted[i], sizeof(deleted[i]), 0) == 0)
+			total++;
+	return total;
+}
+
+int bpf_sampler__remove_slot_targets(struct bpf_sampler *s, uint32_t slot)
+{
+	int n, total = 0, quiet_passes = 0;
+
+	/*
+	 * A target forking while the map is walked may add a child behind the
+	 * walk: go on until two passes in a row find nothing (its parent is gone
+	 * by then, so no more can come).
+	 */
+	for (int pass = 0; pass < 1000 && quiet_passes < 2; pass++) {
+		n = remove_slot_pass(s, slot);
+		total += n;
+		quiet_passes = n ? 0 : quiet_passes + 1;
+	}
+	return total;
 }
 
 int bpf_sampler__read_counters(struct bpf_sampler *s, uint32_t slot,
@@ -312,6 +381,7 @@ int bpf_sampler__read_counters(struct bpf_sampler *s, uint32_t slot,
 		sum.user_stack_errors += per_cpu[cpu].user_stack_errors;
 		sum.kernel_stack_errors += per_cpu[cpu].kernel_stack_errors;
 		sum.other_process += per_cpu[cpu].other_process;
+		sum.children_untracked += per_cpu[cpu].children_untracked;
 	}
 	*ret_counters = sum;
 out:

@@ -36,8 +36,8 @@ void bpf_sampler__free(struct bpf_sampler *s);
 
 /*
  * Opens a cpu-clock event with period 1e9/hz ns on every online CPU and
- * attaches the program to each. Returns 0 or a negative errno (then nothing
- * stays attached).
+ * attaches the program to each, and the fork and exit programs to their
+ * tracepoints. Returns 0 or a negative errno (then nothing stays attached).
  */
 int bpf_sampler__attach(struct bpf_sampler *s, unsigned int hz);
 /* Detaches from every CPU. */
@@ -47,11 +47,18 @@ unsigned int bpf_sampler__hz(const struct bpf_sampler *s);
 
 /*
  * Adds tgid, the process started at start_clock_ticks (/proc/PID/stat), to
- * the target map, or removes it. Return 0 or a negative errno.
+ * the target map with CPROF_TARGET_* flags (CPROF_TARGET_CHILDREN: the
+ * program adds the processes it forks, and theirs, as they are forked), or
+ * removes it. Return 0 or a negative errno.
  */
 int bpf_sampler__add_target(struct bpf_sampler *s, pid_t tgid, uint64_t start_clock_ticks,
-			    uint32_t slot);
+			    uint32_t slot, uint32_t flags);
 int bpf_sampler__remove_target(struct bpf_sampler *s, pid_t tgid);
+/*
+ * Removes every target of slot, the children the program added included.
+ * Returns how many it removed.
+ */
+int bpf_sampler__remove_slot_targets(struct bpf_sampler *s, uint32_t slot);
 
 /* Sums the slot's per-CPU counters. Returns 0 or a negative errno. */
 int bpf_sampler__read_counters(struct bpf_sampler *s, uint32_t slot,

@@ -133,7 +133,7 @@ static void on_record(void *ctx, const void *data, size_t size)
 	}
 	s = d->sessions[r->session_slot];
 	/* A slot can be reused while a record of its last owner is in flight. */
-	if (!s || s->stop_mono_ns || (pid_t)r->tgid != s->pid) {
+	if (!s || s->stop_mono_ns || ((pid_t)r->tgid != s->pid && !s->children)) {
 		d->stray_records++;
 		return;
 	}
@@ -158,7 +158,8 @@ int cprofd__session_owner(const struct cprofd *d, pid_t pid, uid_t *ret_owner)
 	return 0;
 }
 
-int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, uid_t owner)
+int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, bool children,
+			  uid_t owner)
 {
 	uint64_t start_ticks;
 	struct session *s;
@@ -188,6 +189,7 @@ int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, uid_t ow
 		return -ENOMEM;
 	s->owner = owner;
 	s->start_ticks = start_ticks;
+	s->children = children;
 	/*
 	 * Polling a pidfd tells of the exit without reading /proc/PID/stat on
 	 * every drain (most of the daemon's CPU with many sessions). Without
@@ -202,15 +204,15 @@ int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, uid_t ow
 	err = bpf_sampler__attach(d->sampler, hz);
 	if (err)
 		goto err_free;
-	err = bpf_sampler__add_target(d->sampler, pid, start_ticks, slot);
+	err = bpf_sampler__add_target(d->sampler, pid, start_ticks, slot,
+				      children ? CPROF_TARGET_CHILDREN : 0);
 	if (err)
 		goto err_detach;
 	d->sessions[slot] = s;
 	d->n_sessions++;
 	d->n_running++;
 	/* Read the maps now: a process may exit before its first sample is drained. */
-	if (process_table__acquire(d->processes, pid) == 0)
-		s->process_acquired = true;
+	session__hold_process(s, d->processes, pid);
 	return 0;
 
 err_detach:
@@ -240,6 +242,8 @@ static void settle_session(struct cprofd *d, struct session *s)
 	struct timespec now;
 
 	bpf_sampler__remove_target(d->sampler, s->pid);
+	if (s->children)
+		bpf_sampler__remove_slot_targets(d->sampler, s->slot);
 	for (int i = 0; i < STOP_SETTLE_TRIES; i++) {
 		uint64_t logged;
 
@@ -330,6 +334,12 @@ static void write_session(struct cprofd *d, struct session *s, struct json_write
 	json_writer__int(w, s->pid);
 	json_writer__key(w, CPROF_JSON_HZ);
 	json_writer__uint(w, s->hz);
+	json_writer__key(w, CPROF_JSON_CHILDREN);
+	json_writer__bool(w, s->children);
+	json_writer__key(w, CPROF_JSON_PROCESSES);
+	json_writer__uint(w, s->n_processes);
+	json_writer__key(w, CPROF_JSON_CHILDREN_UNTRACKED);
+	json_writer__uint(w, s->kernel.children_untracked);
 	json_writer__key(w, CPROF_JSON_SLOT);
 	json_writer__uint(w, s->slot);
 	json_writer__key(w, CPROF_JSON_STATE);

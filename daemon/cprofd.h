@@ -47,11 +47,14 @@ void cprofd__set_default_hz(struct cprofd *d, unsigned int hz);
 
 /*
  * Starts sampling process pid at hz for owner (whose right to do so the
- * caller has checked). Returns 0, or -ESRCH (no such process), -EEXIST
+ * caller has checked); with children, the processes it forks from now on,
+ * and theirs, are sampled into the same session (not those that exec a
+ * setuid program). Returns 0, or -ESRCH (no such process), -EEXIST
  * (already profiled), -EBUSY (sampling runs at another rate), -ENOSPC (too
  * many sessions), -ENODEV (no sampler), -ERANGE (hz).
  */
-int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, uid_t owner);
+int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, bool children,
+			  uid_t owner);
 
 /* The owner of pid's session. Returns 0 or -ENOENT. */
 int cprofd__session_owner(const struct cprofd *d, pid_t pid, uid_t *ret_owner);

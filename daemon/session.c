@@ -7,11 +7,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "process_table.h"
 #include "stack_table.h"
 
 #define NO_STACK UINT32_MAX
 #define MIN_COUNTS 256
+#define MIN_PROCESSES 8
+/* A bound on the processes one session holds, below the process table's. */
+#define MAX_PROCESSES (1u << 20)
 
 static uint64_t clock_ns(clockid_t clock)
 {
@@ -81,6 +85,47 @@ static int maybe_grow_counts(struct session *s)
 	return 0;
 }
 
+/* Index of the first held pid >= tgid. */
+static size_t process_index(const struct session *s, pid_t tgid)
+{
+	size_t lo = 0, hi = s->n_processes;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->processes[mid] < tgid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int session__hold_process(struct session *s, struct process_table *processes, pid_t tgid)
+{
+	size_t i = process_index(s, tgid);
+	void *grown;
+	int err;
+
+	if (i < s->n_processes && s->processes[i] == tgid)
+		return 0;
+	err = array__reserve(s->processes, sizeof(*s->processes), &s->processes_capacity,
+			     s->n_processes, 1, MIN_PROCESSES, MAX_PROCESSES, &grown);
+	if (!err) {
+		s->processes = grown;
+		err = process_table__acquire(processes, tgid);
+	}
+	if (err) {
+		s->processes_untracked++;
+		return err;
+	}
+	memmove(&s->processes[i + 1], &s->processes[i],
+		(s->n_processes - i) * sizeof(*s->processes));
+	s->processes[i] = tgid;
+	s->n_processes++;
+	return 0;
+}
+
 int session__add_sample(struct session *s, struct stack_table *stacks,
 			struct process_table *processes, const struct cprof_sample_record *r)
 {
@@ -89,8 +134,11 @@ int session__add_sample(struct session *s, struct stack_table *stacks,
 	size_t i;
 	int err;
 
-	if (!s->process_acquired && process_table__acquire(processes, s->pid) == 0)
-		s->process_acquired = true;
+	/* The last process seen is the likely one: skip the search for it. */
+	if (s->n_processes == 0 || s->last_tgid != (pid_t)r->tgid) {
+		session__hold_process(s, processes, r->tgid);
+		s->last_tgid = r->tgid;
+	}
 	if (r->flags & (CPROF_SAMPLE_USER_STACK_ERROR | CPROF_SAMPLE_KERNEL_STACK_ERROR))
 		s->stack_errors++;
 
@@ -160,8 +208,9 @@ void session__free(struct session *s, struct stack_table *stacks, struct process
 	for (size_t i = 0; i < s->counts_capacity; i++)
 		if (s->counts[i].stack_id != NO_STACK)
 			stack_table__unref(stacks, s->counts[i].stack_id);
-	if (s->process_acquired)
-		process_table__release(processes, s->pid);
+	for (size_t i = 0; i < s->n_processes; i++)
+		process_table__release(processes, s->processes[i]);
+	free(s->processes);
 	if (s->pidfd >= 0)
 		close(s->pidfd);
 	free(s->counts);

@@ -30,6 +30,7 @@ struct session_count {
 
 struct session {
 	pid_t pid; /* the target process */
+	bool children; /* processes it forks, and theirs, are sampled too */
 	uid_t owner; /* who started it: only they (or root) may see and stop it */
 	uint64_t start_ticks; /* the process's start time: pid + this name it */
 	uint32_t slot; /* the BPF program's counter slot */
@@ -48,11 +49,22 @@ struct session {
 	struct session_count *counts; /* open addressing, stack_id NO_STACK when empty */
 	size_t n_counts;
 	size_t counts_capacity; /* power of two */
-	bool process_acquired; /* holds a process table reference on pid */
+	/* Processes sampled (pid and its children), each holding a process table reference. */
+	pid_t *processes; /* sorted */
+	size_t n_processes;
+	size_t processes_capacity;
+	size_t processes_untracked; /* seen but not held: the process table was full */
+	pid_t last_tgid; /* of the last sample */
 };
 
 /* Returns a session, or NULL with errno set. */
 struct session *session__new(pid_t pid, uint32_t slot, unsigned int hz);
+
+/*
+ * Takes a process table reference on tgid for the session (once per tgid),
+ * so its maps outlive it. Returns 0 or a negative errno.
+ */
+int session__hold_process(struct session *s, struct process_table *processes, pid_t tgid);
 
 /*
  * Counts one sample record (already validated: its size matches its depths).

@@ -3,7 +3,9 @@
  * The HTTP/1.1 protocol between cprofd and its clients (cprofctl, curl,
  * pprof scrapers): routes, parameters, headers and JSON field names.
  *
- *   POST   /v1/sessions?pid=PID[&hz=HZ]   start sampling PID; 201 + session JSON
+ *   POST   /v1/sessions?pid=PID[&hz=HZ][&children=1]
+ *                                         start sampling PID (and, with children=1,
+ *                                         the processes it forks); 201 + session JSON
  *   GET    /v1/sessions                   200 + {"sessions":[...]}
  *   GET    /v1/sessions/PID               200 + the session JSON
  *   POST   /v1/sessions/PID/stop          end sampling, keep the data; 200 + session
@@ -42,6 +44,7 @@
 #define CPROF_PARAM_HZ "hz"
 #define CPROF_PARAM_SECONDS "seconds"
 #define CPROF_PARAM_PROFILE "profile"
+#define CPROF_PARAM_CHILDREN "children" /* 1: follow the processes the target forks */
 
 #define CPROF_CONTENT_TYPE_JSON "application/json"
 #define CPROF_CONTENT_TYPE_PPROF "application/octet-stream"
@@ -66,5 +69,8 @@
 #define CPROF_JSON_FIRED "fired" /* the BPF program's own count */
 #define CPROF_JSON_OTHER_PROCESS "other_process" /* ticks of a later process on a reused pid */
 #define CPROF_JSON_STACKS "stacks" /* distinct stacks */
+#define CPROF_JSON_CHILDREN "children" /* the session follows forked processes */
+#define CPROF_JSON_PROCESSES "processes" /* processes sampled (the target and children) */
+#define CPROF_JSON_CHILDREN_UNTRACKED "children_untracked" /* forked past the target map's room */
 
 #endif /* CPROF_PROTOCOL_H */

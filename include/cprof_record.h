@@ -63,13 +63,17 @@ struct cprof_sample_record {
 _Static_assert(sizeof(struct cprof_record_header) == 8, "record header layout");
 _Static_assert(sizeof(struct cprof_sample_record) == 56, "sample record layout");
 
+/* Flags of a target. */
+#define CPROF_TARGET_CHILDREN (1u << 0) /* processes it forks become targets too */
+#define CPROF_TARGET_INHERITED (1u << 1) /* added at fork, removed at exit, by the program */
+
 /*
  * Value of the targets map (key: __u32 tgid). A pid names a process only
  * with its start time: a reused pid has a later one and is not sampled.
  */
 struct cprof_target {
 	__u32 session_slot;
-	__u32 reserved;          /* zero */
+	__u32 flags;             /* CPROF_TARGET_* */
 	__u64 start_clock_ticks; /* as field 22 of /proc/PID/stat */
 };
 
@@ -85,8 +89,9 @@ struct cprof_session_counters {
 	__u64 user_stack_errors; /* user stack unreadable (record still logged) */
 	__u64 kernel_stack_errors; /* kernel stack unreadable (record still logged) */
 	__u64 other_process;       /* the pid now names another process: not sampled */
+	__u64 children_untracked; /* forked while the target map was full: never sampled */
 };
 
-_Static_assert(sizeof(struct cprof_session_counters) == 40, "counters layout");
+_Static_assert(sizeof(struct cprof_session_counters) == 48, "counters layout");
 
 #endif /* CPROF_RECORD_H */

@@ -148,8 +148,8 @@ static void test_new_without_sampler(void)
 	ASSERT_EQ(cprofd__n_sessions(d), 0);
 	ASSERT_EQ(cprofd__drain(d), 0);
 	ASSERT_FALSE(cprofd__has_session(d, getpid()));
-	ASSERT_EQ(cprofd__start_session(d, getpid(), 99, 0), -ENODEV);
-	ASSERT_EQ(cprofd__start_session(d, getpid(), 0, 0), -ERANGE);
+	ASSERT_EQ(cprofd__start_session(d, getpid(), 99, false, 0), -ENODEV);
+	ASSERT_EQ(cprofd__start_session(d, getpid(), 0, false, 0), -ERANGE);
 	ASSERT_EQ(cprofd__n_sessions(d), 0);
 	cprofd__free(d);
 	cprofd__free(NULL);
