@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,10 +24,16 @@
 #include "session.h"
 #include "stack_table.h"
 #include "symbolizer.h"
+#include "task_events.h"
 
 /* How long stop waits for programs still running on other CPUs to log. */
 #define STOP_SETTLE_TRIES 20
 #define STOP_SETTLE_US 1000
+
+/* Task event buffers, per CPU: a fork-and-exec storm of 1000 processes a second fits. */
+#define TASK_EVENTS_BYTES_PER_CPU (512u << 10)
+/* A task event younger than this may still be being written on another CPU. */
+#define TASK_EVENTS_MARGIN_NS 10000000ull
 
 struct cprofd {
 	struct cprofd_options opts;
@@ -34,6 +41,9 @@ struct cprofd {
 	struct stack_table *stacks;
 	struct process_table *processes;
 	struct symbolizer *symbols;
+	struct task_events *task_events; /* open while sampling, NULL if they cannot be */
+	int task_events_error; /* why they could not be opened, last time */
+	int epoll_fd; /* the ring buffer's and the task events' fds */
 	struct session *sessions[CPROF_MAX_SESSIONS]; /* by slot */
 	size_t n_sessions; /* running or ended, not yet forgotten */
 	size_t n_running;  /* still sampling */
@@ -57,6 +67,7 @@ struct cprofd *cprofd__new(const struct cprofd_options *opts)
 	if (!d)
 		return NULL;
 	d->opts = *opts;
+	d->epoll_fd = -1;
 	d->stacks = stack_table__new(opts->stack_table_bytes);
 	d->processes = process_table__new(opts->max_processes);
 	d->symbols = symbolizer__new(&sym_opts);
@@ -70,8 +81,16 @@ struct cprofd *cprofd__new(const struct cprofd_options *opts)
 			.ctx = d,
 		};
 
+		struct epoll_event ev = { .events = EPOLLIN };
+
 		d->sampler = bpf_sampler__new(&sampler_opts);
 		if (!d->sampler) {
+			err = -errno;
+			goto err;
+		}
+		d->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+		if (d->epoll_fd < 0 || epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD,
+						 bpf_sampler__ring_fd(d->sampler), &ev)) {
 			err = -errno;
 			goto err;
 		}
@@ -89,6 +108,9 @@ void cprofd__free(struct cprofd *d)
 		return;
 	/* Unload first: no record may arrive for a freed session. */
 	bpf_sampler__free(d->sampler);
+	task_events__close(d->task_events);
+	if (d->epoll_fd >= 0)
+		close(d->epoll_fd);
 	for (int slot = 0; slot < CPROF_MAX_SESSIONS; slot++)
 		session__free(d->sessions[slot], d->stacks, d->processes);
 	symbolizer__free(d->symbols);
@@ -141,11 +163,84 @@ static void on_record(void *ctx, const void *data, size_t size)
 	d->total_samples++;
 }
 
+static void on_task_event(void *ctx, const struct task_event *e)
+{
+	struct cprofd *d = ctx;
+
+	switch (e->type) {
+	case TASK_EVENT_MMAP: {
+		struct proc_map m = {
+			.start = e->start,
+			.end = e->end,
+			.offset = e->offset,
+			.inode = e->inode,
+			.dev_major = e->dev_major,
+			.dev_minor = e->dev_minor,
+			.perms = PROC_MAP_READ | PROC_MAP_EXEC,
+			.path = (char *)e->path,
+		};
+
+		/* /proc/PID/maps shows no path for anonymous memory; perf says "//anon". */
+		if (strcmp(e->path, "//anon") == 0)
+			m.path = NULL;
+		process_table__on_mmap(d->processes, e->pid, &m);
+		break;
+	}
+	case TASK_EVENT_FORK:
+		process_table__on_fork(d->processes, e->parent_pid, e->pid);
+		break;
+	case TASK_EVENT_EXEC:
+		process_table__on_exec(d->processes, e->pid);
+		break;
+	case TASK_EVENT_EXIT:
+		process_table__on_exit(d->processes, e->pid);
+		break;
+	}
+}
+
+/*
+ * Applies the task events old enough to be in order. Called after the
+ * ring buffer is drained, so every sample taken before them is counted
+ * and holds its process.
+ */
+static void drain_task_events(struct cprofd *d)
+{
+	if (d->task_events)
+		task_events__drain(d->task_events, TASK_EVENTS_MARGIN_NS, on_task_event, d);
+}
+
+/*
+ * Opens the task events, before a first session reads its target's maps
+ * so no mmap falls between. Without them (no permission, an old kernel)
+ * sessions still run, with maps from /proc alone.
+ */
+static void open_task_events(struct cprofd *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (d->task_events)
+		return;
+	d->task_events = task_events__open(TASK_EVENTS_BYTES_PER_CPU);
+	if (!d->task_events) {
+		d->task_events_error = -errno;
+		return;
+	}
+	d->task_events_error = 0;
+	epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, task_events__fd(d->task_events), &ev);
+}
+
 /* Idle costs nothing: no perf event is open while no session samples. */
 static void detach_if_idle(struct cprofd *d)
 {
-	if (d->sampler && !d->n_running)
-		bpf_sampler__detach(d->sampler);
+	if (!d->sampler || d->n_running)
+		return;
+	bpf_sampler__detach(d->sampler);
+	if (d->task_events) {
+		drain_task_events(d);
+		epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, task_events__fd(d->task_events), NULL);
+		task_events__close(d->task_events);
+		d->task_events = NULL;
+	}
 }
 
 int cprofd__session_owner(const struct cprofd *d, pid_t pid, uid_t *ret_owner)
@@ -201,9 +296,10 @@ int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, bool chi
 	err = bpf_sampler__reset_counters(d->sampler, slot);
 	if (err)
 		goto err_free;
+	open_task_events(d);
 	err = bpf_sampler__attach(d->sampler, hz);
 	if (err)
-		goto err_free;
+		goto err_detach;
 	err = bpf_sampler__add_target(d->sampler, pid, start_ticks, slot,
 				      children ? CPROF_TARGET_CHILDREN : 0);
 	if (err)
@@ -254,6 +350,7 @@ static void settle_session(struct cprofd *d, struct session *s)
 			break;
 		usleep(STOP_SETTLE_US);
 	}
+	drain_task_events(d);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	s->stop_mono_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
 }
@@ -290,6 +387,7 @@ int cprofd__build_profile(struct cprofd *d, pid_t pid, void **ret_data, size_t *
 	if (!s->stop_mono_ns && d->sampler) {
 		/* A snapshot: take in what is waiting first. */
 		bpf_sampler__drain(d->sampler);
+		drain_task_events(d);
 		refresh_counters(d, s);
 	}
 	err = profile__build(s, d->stacks, d->processes, d->symbols, ret_data, ret_size);
@@ -418,6 +516,14 @@ void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon, 
 		json_writer__uint(w, stack_table__count(d->stacks));
 		json_writer__key(w, "processes");
 		json_writer__uint(w, process_table__count(d->processes));
+		json_writer__key(w, "task_events");
+		json_writer__string(w, d->task_events	       ? "open"
+				       : d->task_events_error ? strerror(-d->task_events_error)
+							      : "closed");
+		json_writer__key(w, "task_events_lost");
+		json_writer__uint(w, d->task_events ? task_events__lost(d->task_events) : 0);
+		json_writer__key(w, "processes_untracked");
+		json_writer__uint(w, process_table__untracked(d->processes));
 		json_writer__key(w, "symbolizer_bytes");
 		json_writer__uint(w, symbolizer__memory(d->symbols));
 		json_writer__key(w, "rss_bytes");
@@ -448,7 +554,7 @@ void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon, 
 
 int cprofd__ring_fd(const struct cprofd *d)
 {
-	return d->sampler ? bpf_sampler__ring_fd(d->sampler) : -1;
+	return d->epoll_fd;
 }
 
 /* Whether the session's process is gone, even if its pid names another now. */
@@ -503,6 +609,7 @@ int cprofd__drain(struct cprofd *d)
 	if (!d->sampler)
 		return 0;
 	n = bpf_sampler__drain(d->sampler);
+	drain_task_events(d);
 	for (int slot = 0; slot < CPROF_MAX_SESSIONS; slot++) {
 		struct session *s = d->sessions[slot];
 

@@ -96,7 +96,7 @@ void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon, 
 /* Writes one session object (for the reply to a start). */
 int cprofd__write_session(struct cprofd *d, pid_t pid, struct json_writer *w);
 
-/* The fd to poll for records (-1 without a sampler). */
+/* The fd to poll for records and task events (-1 without a sampler). */
 int cprofd__ring_fd(const struct cprofd *d);
 /*
  * Drains the ring buffer and refreshes each session's kernel counters and

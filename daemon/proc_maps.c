@@ -319,3 +319,96 @@ void proc_maps__release(struct proc_maps *maps)
 	maps->maps = NULL;
 	maps->n = 0;
 }
+
+/* Copies n maps and their paths into one allocation, as pack_maps() does. */
+static int copy_maps(const struct proc_map *src, size_t n, struct proc_maps *ret)
+{
+	size_t path_bytes = 0, i;
+	struct proc_map *maps;
+	char *paths;
+
+	if (n == 0) {
+		*ret = (struct proc_maps){};
+		return 0;
+	}
+	if (n > PROC_MAPS_MAX_ENTRIES)
+		return -E2BIG;
+	for (i = 0; i < n; i++) {
+		if (src[i].path)
+			path_bytes += strlen(src[i].path) + 1;
+		if (path_bytes > PROC_MAPS_MAX_BYTES)
+			return -E2BIG;
+	}
+	maps = malloc(n * sizeof(*maps) + path_bytes);
+	if (!maps)
+		return -ENOMEM;
+	paths = (char *)(maps + n);
+	for (i = 0; i < n; i++) {
+		maps[i] = src[i];
+		if (src[i].path) {
+			size_t len = strlen(src[i].path) + 1;
+
+			memcpy(paths, src[i].path, len);
+			maps[i].path = paths;
+			paths += len;
+		}
+	}
+	ret->maps = maps;
+	ret->n = n;
+	return 0;
+}
+
+int proc_maps__copy(const struct proc_maps *src, struct proc_maps *ret)
+{
+	return copy_maps(src->maps, src->n, ret);
+}
+
+int proc_maps__insert(struct proc_maps *maps, const struct proc_map *m)
+{
+	struct proc_map *merged;
+	struct proc_maps result;
+	bool inserted = false;
+	size_t n = 0;
+	int err;
+
+	if (m->start >= m->end)
+		return -EINVAL;
+	/* One old mapping may be split in two around m: room for one more. */
+	merged = malloc((maps->n + 2) * sizeof(*merged));
+	if (!merged)
+		return -ENOMEM;
+	/* What m covers is m now, as after a MAP_FIXED mmap; old ones keep what is left. */
+	for (size_t i = 0; i < maps->n; i++) {
+		struct proc_map old = maps->maps[i];
+
+		if (old.start < m->start) {
+			struct proc_map left = old;
+
+			left.end = old.end < m->start ? old.end : m->start;
+			merged[n++] = left;
+		}
+		if (!inserted && old.end > m->start) {
+			merged[n++] = *m;
+			inserted = true;
+		}
+		if (old.end > m->end) {
+			struct proc_map right = old;
+
+			if (old.start < m->end) {
+				right.start = m->end;
+				if (old.path) /* anonymous memory has no file offset to move */
+					right.offset += m->end - old.start;
+			}
+			merged[n++] = right;
+		}
+	}
+	if (!inserted)
+		merged[n++] = *m;
+	err = copy_maps(merged, n, &result);
+	free(merged);
+	if (err)
+		return err;
+	proc_maps__release(maps);
+	*maps = result;
+	return 0;
+}

@@ -56,6 +56,16 @@ int proc_maps__read(pid_t pid, struct proc_maps *ret);
 /* Returns the mapping containing addr, or NULL. */
 const struct proc_map *proc_maps__find(const struct proc_maps *maps, uint64_t addr);
 
+/* Copies src, paths included, into *ret. Returns 0, -E2BIG or -ENOMEM. */
+int proc_maps__copy(const struct proc_maps *src, struct proc_maps *ret);
+
+/*
+ * Puts m (its path copied) into maps, in order, in place of whatever it
+ * overlaps, as a new mapping replaces the old ones it covers. Returns 0,
+ * -EINVAL for an empty range, -E2BIG or -ENOMEM (then maps is unchanged).
+ */
+int proc_maps__insert(struct proc_maps *maps, const struct proc_map *m);
+
 /* Frees what *maps owns and empties it; safe on an empty or released one. */
 void proc_maps__release(struct proc_maps *maps);
 

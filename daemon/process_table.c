@@ -17,6 +17,7 @@ struct process {
 	struct process *next; /* in the bucket's chain */
 	pid_t tgid;
 	uint32_t refs;
+	bool exited; /* its exit was seen: no more maps to read */
 	int maps_error; /* last read's error, 0 when it succeeded */
 	uint64_t last_read_ns;
 	bool owner_known;
@@ -31,6 +32,7 @@ struct process_table {
 	size_t n_buckets; /* power of two */
 	size_t count;
 	size_t max_processes;
+	uint64_t untracked; /* task events not kept: the table was full, or no memory */
 };
 
 static uint64_t now_ns(void)
@@ -139,25 +141,20 @@ static void maybe_grow(struct process_table *t)
 	t->n_buckets = n;
 }
 
-int process_table__acquire(struct process_table *t, pid_t tgid)
+/* Adds an entry for tgid with no reference and no maps. NULL at the bound or on ENOMEM. */
+static struct process *add_process(struct process_table *t, pid_t tgid)
 {
-	struct process *p = lookup(t, tgid);
+	struct process *p;
 	char proc_path[32];
 	struct stat st;
 	size_t b;
 
-	if (p) {
-		p->refs++;
-		return 0;
-	}
 	if (t->count >= t->max_processes)
-		return -ENOSPC;
+		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
-		return -ENOMEM;
+		return NULL;
 	p->tgid = tgid;
-	p->refs = 1;
-	read_maps(p);
 	snprintf(proc_path, sizeof(proc_path), "/proc/%d", (int)tgid);
 	if (stat(proc_path, &st) == 0) {
 		p->owner = st.st_uid;
@@ -168,23 +165,124 @@ int process_table__acquire(struct process_table *t, pid_t tgid)
 	p->next = t->buckets[b];
 	t->buckets[b] = p;
 	t->count++;
+	return p;
+}
+
+static void remove_process(struct process_table *t, struct process *gone)
+{
+	struct process **link, *p;
+
+	for (link = &t->buckets[bucket_of(t, gone->tgid)]; (p = *link); link = &p->next) {
+		if (p == gone) {
+			*link = p->next;
+			t->count--;
+			process_free(p);
+			return;
+		}
+	}
+}
+
+int process_table__acquire(struct process_table *t, pid_t tgid)
+{
+	struct process *p = lookup(t, tgid);
+
+	if (p) {
+		/* Task events may have made it without maps: then read them now. */
+		if (!p->n_snapshots && !p->exited)
+			read_maps(p);
+		p->refs++;
+		return 0;
+	}
+	if (t->count >= t->max_processes)
+		return -ENOSPC;
+	p = add_process(t, tgid);
+	if (!p)
+		return -ENOMEM;
+	p->refs = 1;
+	read_maps(p);
 	return 0;
 }
 
 void process_table__release(struct process_table *t, pid_t tgid)
 {
-	struct process **link, *p;
+	struct process *p = lookup(t, tgid);
 
-	for (link = &t->buckets[bucket_of(t, tgid)]; (p = *link); link = &p->next) {
-		if (p->tgid != tgid)
-			continue;
-		if (--p->refs)
-			return;
-		*link = p->next;
-		t->count--;
-		process_free(p);
+	if (p && p->refs && --p->refs == 0)
+		remove_process(t, p);
+}
+
+void process_table__on_fork(struct process_table *t, pid_t parent, pid_t child)
+{
+	const struct process *from = lookup(t, parent);
+	struct process *p;
+
+	if (!from)
+		return;
+	/*
+	 * Its first sample may have come first and read /proc; if that failed
+	 * (it was gone already), its parent's maps are still the best guess. A
+	 * pid reused while a session holds the old process keeps the old one.
+	 */
+	p = lookup(t, child);
+	if (p && p->n_snapshots)
+		return;
+	if (!p)
+		p = add_process(t, child);
+	if (!p) {
+		t->untracked++;
 		return;
 	}
+	/* A child starts with its parent's memory. */
+	if (from->n_snapshots && proc_maps__copy(&from->snapshots[0], &p->snapshots[0]) == 0)
+		p->n_snapshots = 1;
+	p->last_read_ns = now_ns();
+}
+
+void process_table__on_exec(struct process_table *t, pid_t tgid)
+{
+	struct process *p = lookup(t, tgid);
+
+	if (!p || p->exited)
+		return;
+	/* The old program's maps are gone; the new one's come as mmaps. */
+	for (unsigned int i = 0; i < p->n_snapshots; i++)
+		proc_maps__release(&p->snapshots[i]);
+	p->n_snapshots = 1;
+	p->last_read_ns = now_ns();
+}
+
+void process_table__on_mmap(struct process_table *t, pid_t tgid, const struct proc_map *m)
+{
+	struct process *p = lookup(t, tgid);
+
+	if (!p || p->exited)
+		return;
+	if (!p->n_snapshots) {
+		p->snapshots[0] = (struct proc_maps){};
+		p->n_snapshots = 1;
+	}
+	if (proc_maps__insert(&p->snapshots[0], m))
+		t->untracked++;
+}
+
+void process_table__on_exit(struct process_table *t, pid_t tgid)
+{
+	struct process *p = lookup(t, tgid);
+
+	if (!p)
+		return;
+	p->exited = true;
+	/*
+	 * Records are handed over in time order after every sample before them
+	 * was drained, so an entry no session took by now never will be.
+	 */
+	if (!p->refs)
+		remove_process(t, p);
+}
+
+uint64_t process_table__untracked(const struct process_table *t)
+{
+	return t->untracked;
 }
 
 static const struct proc_map *find_in_snapshots(const struct process *p, uint64_t addr)
@@ -206,7 +304,7 @@ const struct proc_map *process_table__find(struct process_table *t, pid_t tgid, 
 	if (!p)
 		return NULL;
 	m = find_in_snapshots(p, addr);
-	if (m || now_ns() - p->last_read_ns < REREAD_INTERVAL_NS)
+	if (m || p->exited || now_ns() - p->last_read_ns < REREAD_INTERVAL_NS)
 		return m;
 	read_maps(p);
 	return find_in_snapshots(p, addr);

@@ -4,8 +4,9 @@
  * process, chiefly its memory maps, so addresses can be tied to binaries
  * after the process is gone. Maps are read when a session starts and again
  * (at most once a second) when an address falls outside every known
- * mapping; older snapshots are kept so stacks taken before a dlclose()
- * still resolve. Entries are reference counted by the sessions using them.
+ * mapping, and follow the task events (forks, execs, mmaps) while sampling;
+ * older snapshots are kept so stacks taken before a dlclose() still
+ * resolve. Entries are reference counted by the sessions using them.
  */
 #ifndef CPROF_PROCESS_TABLE_H
 #define CPROF_PROCESS_TABLE_H
@@ -53,6 +54,22 @@ int process_table__owner(const struct process_table *t, pid_t tgid, uid_t *ret_u
 
 /* The last error reading tgid's maps (0 if none or unknown tgid). */
 int process_table__maps_error(const struct process_table *t, pid_t tgid);
+
+/*
+ * What task events (task_events.h) tell, applied in time order. A process
+ * forked by one in the table enters it with its parent's maps, so a child
+ * that lives and dies between two drains is known after it is gone; exec
+ * starts its maps afresh and mmap adds to them. Processes not in the table
+ * and not forked by one are left alone. An entry made at fork holds no
+ * reference: it leaves at exit unless a session took one by then.
+ */
+void process_table__on_fork(struct process_table *t, pid_t parent, pid_t child);
+void process_table__on_exec(struct process_table *t, pid_t tgid);
+void process_table__on_mmap(struct process_table *t, pid_t tgid, const struct proc_map *m);
+void process_table__on_exit(struct process_table *t, pid_t tgid);
+
+/* Task events dropped because the table was full (or memory short). */
+uint64_t process_table__untracked(const struct process_table *t);
 
 size_t process_table__count(const struct process_table *t);
 
