@@ -328,6 +328,80 @@ static void test_read_gone(void)
 	ASSERT_TRUE(maps.maps == (void *)1 && maps.n == 3);
 }
 
+/* Maps from text, for the insert tests. */
+static bool parse(const char *text, struct proc_maps *ret)
+{
+	return ASSERT_OK(proc_maps__parse(text, strlen(text), ret));
+}
+
+static void test_insert(void)
+{
+	struct proc_maps maps = {}, copy = {};
+	struct proc_map m = {
+		.start = 0x3000, .end = 0x5000, .offset = 0x1000, .inode = 7,
+		.perms = PROC_MAP_READ | PROC_MAP_EXEC, .path = "/new",
+	};
+	char path[] = "/into-empty";
+
+	/* Into nothing, then on either side. */
+	ASSERT_OK(proc_maps__insert(&maps, &(struct proc_map){ .start = 0x1000, .end = 0x2000,
+								 .path = path }));
+	path[1] = 'X'; /* the path was copied */
+	if (ASSERT_EQ(maps.n, 1))
+		ASSERT_STREQ(maps.maps[0].path, "/into-empty");
+	proc_maps__release(&maps);
+
+	/* m splits one mapping and covers another whole and the start of a third. */
+	if (!parse("1000-4000 r-xp 00000000 08:01 1 /a\n"
+		   "4000-4800 r-xp 00000000 08:01 2 /b\n"
+		   "4800-6000 r--p 00010000 08:01 3 /c\n"
+		   "9000-a000 rw-p 00000000 00:00 0 \n",
+		   &maps))
+		return;
+	if (!ASSERT_OK(proc_maps__insert(&maps, &m)) || !ASSERT_EQ(maps.n, 4))
+		goto out;
+	ASSERT_EQ(maps.maps[0].start, 0x1000);
+	ASSERT_EQ(maps.maps[0].end, 0x3000);
+	ASSERT_STREQ(maps.maps[0].path, "/a");
+	ASSERT_EQ(maps.maps[1].start, 0x3000);
+	ASSERT_EQ(maps.maps[1].end, 0x5000);
+	ASSERT_EQ(maps.maps[1].offset, 0x1000);
+	ASSERT_STREQ(maps.maps[1].path, "/new");
+	/* What is left of /c starts later in its file. */
+	ASSERT_EQ(maps.maps[2].start, 0x5000);
+	ASSERT_EQ(maps.maps[2].end, 0x6000);
+	ASSERT_EQ(maps.maps[2].offset, 0x10800);
+	ASSERT_STREQ(maps.maps[2].path, "/c");
+	ASSERT_TRUE(maps.maps[3].path == NULL);
+	ASSERT_TRUE(proc_maps__find(&maps, 0x4400) == &maps.maps[1]);
+
+	/* Inside one mapping: it is cut in two around m. */
+	m = (struct proc_map){ .start = 0x9400, .end = 0x9800, .path = "/mid" };
+	if (ASSERT_OK(proc_maps__insert(&maps, &m)) && ASSERT_EQ(maps.n, 6)) {
+		ASSERT_EQ(maps.maps[3].end, 0x9400);
+		ASSERT_STREQ(maps.maps[4].path, "/mid");
+		ASSERT_EQ(maps.maps[5].start, 0x9800);
+		ASSERT_EQ(maps.maps[5].end, 0xa000);
+	}
+	for (size_t i = 1; i < maps.n; i++)
+		ASSERT_TRUE(maps.maps[i].start >= maps.maps[i - 1].end);
+
+	/* An empty range is refused and changes nothing. */
+	m = (struct proc_map){ .start = 0x9400, .end = 0x9400 };
+	ASSERT_EQ(proc_maps__insert(&maps, &m), -EINVAL);
+	ASSERT_EQ(maps.n, 6);
+
+	/* A copy owns its paths. */
+	if (ASSERT_OK(proc_maps__copy(&maps, &copy)) && ASSERT_EQ(copy.n, maps.n)) {
+		ASSERT_TRUE(copy.maps[0].path != maps.maps[0].path);
+		ASSERT_STREQ(copy.maps[0].path, "/a");
+		ASSERT_TRUE(copy.maps[3].path == NULL);
+	}
+	proc_maps__release(&copy);
+out:
+	proc_maps__release(&maps);
+}
+
 int main(void)
 {
 	RUN_TEST(test_parse_real_looking);
@@ -337,5 +411,6 @@ int main(void)
 	RUN_TEST(test_find);
 	RUN_TEST(test_read_self);
 	RUN_TEST(test_read_gone);
+	RUN_TEST(test_insert);
 	return TEST_SUMMARY();
 }

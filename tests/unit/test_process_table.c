@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The process table following task events: a child forked by a known
+ * process starts with its parent's maps, exec clears them, mmaps add to
+ * them, and exit drops an entry no session holds but keeps a held one.
+ * The parent is this very process (its maps read from /proc); the child is
+ * a pid no process has (past pid_max), as for a child already gone.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "process_table.h"
+#include "test.h"
+
+static pid_t pid_nobody_has(void)
+{
+	long pid_max = 0;
+	FILE *file = fopen("/proc/sys/kernel/pid_max", "r");
+
+	if (file) {
+		if (fscanf(file, "%ld", &pid_max) != 1)
+			pid_max = 0;
+		fclose(file);
+	}
+	return pid_max > 0 && pid_max < INT_MAX ? (pid_t)pid_max : INT_MAX;
+}
+
+static void test_fork_exec_mmap_exit(void)
+{
+	struct process_table *t = process_table__new(16);
+	uint64_t code = (uint64_t)(uintptr_t)&test_fork_exec_mmap_exit;
+	pid_t parent = getpid(), child = pid_nobody_has(), stranger = child - 1;
+	struct proc_map lib = {
+		.start = 0x10000000, .end = 0x10004000, .offset = 0x2000,
+		.perms = PROC_MAP_READ | PROC_MAP_EXEC, .path = "/lib/libnew.so",
+	};
+	const struct proc_map *m, *mine;
+
+	if (!ASSERT_NOT_NULL(t))
+		return;
+	if (!ASSERT_OK(process_table__acquire(t, parent)))
+		goto out;
+	mine = process_table__find(t, parent, code);
+	if (!ASSERT_NOT_NULL(mine))
+		goto out;
+
+	/* Forks of unknown processes are not followed. */
+	process_table__on_fork(t, stranger, child);
+	ASSERT_EQ(process_table__count(t), 1);
+
+	/* The child has the parent's code where the parent has it. */
+	process_table__on_fork(t, parent, child);
+	ASSERT_EQ(process_table__count(t), 2);
+	m = process_table__find(t, child, code);
+	if (ASSERT_NOT_NULL(m))
+		ASSERT_STREQ(m->path, process_table__find(t, parent, code)->path);
+
+	/* After exec, the old code is gone and the new mappings come one by one. */
+	process_table__on_exec(t, child);
+	ASSERT_TRUE(process_table__find(t, child, code) == NULL);
+	process_table__on_mmap(t, child, &lib);
+	m = process_table__find(t, child, 0x10001000);
+	if (ASSERT_NOT_NULL(m)) {
+		ASSERT_STREQ(m->path, "/lib/libnew.so");
+		ASSERT_EQ(m->offset, 0x2000);
+	}
+	/* The parent is untouched. */
+	ASSERT_TRUE(process_table__find(t, parent, 0x10001000) == NULL);
+	ASSERT_NOT_NULL(process_table__find(t, parent, code));
+
+	/* Held by a session, an exited child stays, and keeps its maps. */
+	ASSERT_OK(process_table__acquire(t, child));
+	process_table__on_exit(t, child);
+	ASSERT_EQ(process_table__count(t), 2);
+	ASSERT_NOT_NULL(process_table__find(t, child, 0x10001000));
+	/* No mmap after exit: a reused pid's mappings are not the old process's. */
+	lib.start = 0x20000000, lib.end = 0x20001000;
+	process_table__on_mmap(t, child, &lib);
+	ASSERT_TRUE(process_table__find(t, child, 0x20000000) == NULL);
+	process_table__release(t, child);
+	ASSERT_EQ(process_table__count(t), 1);
+
+	/* Not held, it goes at exit. */
+	process_table__on_fork(t, parent, child);
+	ASSERT_EQ(process_table__count(t), 2);
+	process_table__on_exit(t, child);
+	ASSERT_EQ(process_table__count(t), 1);
+	ASSERT_EQ(process_table__untracked(t), 0);
+out:
+	process_table__free(t);
+}
+
+static void test_bound(void)
+{
+	struct process_table *t = process_table__new(1);
+	pid_t child = pid_nobody_has();
+
+	if (!ASSERT_NOT_NULL(t))
+		return;
+	ASSERT_OK(process_table__acquire(t, getpid()));
+	/* No room for the child: counted, not kept. */
+	process_table__on_fork(t, getpid(), child);
+	ASSERT_EQ(process_table__count(t), 1);
+	ASSERT_EQ(process_table__untracked(t), 1);
+	ASSERT_EQ(process_table__acquire(t, child), -ENOSPC);
+	process_table__free(t);
+}
+
+int main(void)
+{
+	RUN_TEST(test_fork_exec_mmap_exit);
+	RUN_TEST(test_bound);
+	return TEST_SUMMARY();
+}
