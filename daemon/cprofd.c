@@ -240,6 +240,7 @@ static void detach_if_idle(struct cprofd *d)
 		epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, task_events__fd(d->task_events), NULL);
 		task_events__close(d->task_events);
 		d->task_events = NULL;
+		process_table__forget_unheld(d->processes);
 	}
 }
 
@@ -492,6 +493,8 @@ static uint64_t rss_bytes(void)
 
 void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon, uid_t viewer)
 {
+	struct symbolizer_stats symbols;
+
 	json_writer__object_begin(w);
 	if (daemon) {
 		json_writer__key(w, "daemon");
@@ -526,6 +529,17 @@ void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon, 
 		json_writer__uint(w, process_table__untracked(d->processes));
 		json_writer__key(w, "symbolizer_bytes");
 		json_writer__uint(w, symbolizer__memory(d->symbols));
+		symbolizer__stats(d->symbols, &symbols);
+		json_writer__key(w, "symbol_cache_bytes");
+		json_writer__uint(w, symbols.cache_bytes);
+		json_writer__key(w, "symbol_cache_limit_bytes");
+		json_writer__uint(w, symbols.cache_limit_bytes);
+		json_writer__key(w, "symbol_cache_binaries");
+		json_writer__uint(w, symbols.binaries);
+		json_writer__key(w, "symbol_cache_evictions");
+		json_writer__uint(w, symbols.evictions);
+		json_writer__key(w, "kernel_symbols_bytes");
+		json_writer__uint(w, symbols.kernel_bytes);
 		json_writer__key(w, "rss_bytes");
 		json_writer__uint(w, rss_bytes());
 		json_writer__key(w, "records");

@@ -25,6 +25,7 @@ struct process {
 	/* snapshots[0] is the newest. */
 	struct proc_maps snapshots[MAX_SNAPSHOTS];
 	unsigned int n_snapshots;
+	unsigned int n_since_exec; /* snapshots[0..n) are of the current program */
 };
 
 struct process_table {
@@ -97,7 +98,20 @@ static struct process *lookup(const struct process_table *t, pid_t tgid)
 	return NULL;
 }
 
-/* Reads the maps as a new newest snapshot, dropping the oldest past the bound. */
+/* Makes maps the newest snapshot, dropping the oldest past the bound. */
+static void push_snapshot(struct process *p, struct proc_maps maps, bool exec)
+{
+	if (p->n_snapshots == MAX_SNAPSHOTS)
+		proc_maps__release(&p->snapshots[--p->n_snapshots]);
+	memmove(&p->snapshots[1], &p->snapshots[0], p->n_snapshots * sizeof(p->snapshots[0]));
+	p->snapshots[0] = maps;
+	p->n_snapshots++;
+	p->n_since_exec = exec ? 1 : p->n_since_exec + 1;
+	if (p->n_since_exec > p->n_snapshots)
+		p->n_since_exec = p->n_snapshots;
+}
+
+/* Reads the maps as a new newest snapshot. */
 static void read_maps(struct process *p)
 {
 	struct proc_maps maps;
@@ -106,13 +120,8 @@ static void read_maps(struct process *p)
 	p->last_read_ns = now_ns();
 	err = proc_maps__read(p->tgid, &maps);
 	p->maps_error = err;
-	if (err)
-		return;
-	if (p->n_snapshots == MAX_SNAPSHOTS)
-		proc_maps__release(&p->snapshots[--p->n_snapshots]);
-	memmove(&p->snapshots[1], &p->snapshots[0], p->n_snapshots * sizeof(p->snapshots[0]));
-	p->snapshots[0] = maps;
-	p->n_snapshots++;
+	if (!err)
+		push_snapshot(p, maps, false);
 }
 
 static void maybe_grow(struct process_table *t)
@@ -214,6 +223,7 @@ void process_table__release(struct process_table *t, pid_t tgid)
 void process_table__on_fork(struct process_table *t, pid_t parent, pid_t child)
 {
 	const struct process *from = lookup(t, parent);
+	struct proc_maps maps;
 	struct process *p;
 
 	if (!from)
@@ -233,8 +243,8 @@ void process_table__on_fork(struct process_table *t, pid_t parent, pid_t child)
 		return;
 	}
 	/* A child starts with its parent's memory. */
-	if (from->n_snapshots && proc_maps__copy(&from->snapshots[0], &p->snapshots[0]) == 0)
-		p->n_snapshots = 1;
+	if (from->n_snapshots && proc_maps__copy(&from->snapshots[0], &maps) == 0)
+		push_snapshot(p, maps, false);
 	p->last_read_ns = now_ns();
 }
 
@@ -244,10 +254,11 @@ void process_table__on_exec(struct process_table *t, pid_t tgid)
 
 	if (!p || p->exited)
 		return;
-	/* The old program's maps are gone; the new one's come as mmaps. */
-	for (unsigned int i = 0; i < p->n_snapshots; i++)
-		proc_maps__release(&p->snapshots[i]);
-	p->n_snapshots = 1;
+	/*
+	 * The new program's maps come as mmaps, into a new snapshot; the old
+	 * ones stay behind it for the samples taken before the exec.
+	 */
+	push_snapshot(p, (struct proc_maps){}, true);
 	p->last_read_ns = now_ns();
 }
 
@@ -257,10 +268,8 @@ void process_table__on_mmap(struct process_table *t, pid_t tgid, const struct pr
 
 	if (!p || p->exited)
 		return;
-	if (!p->n_snapshots) {
-		p->snapshots[0] = (struct proc_maps){};
-		p->n_snapshots = 1;
-	}
+	if (!p->n_snapshots)
+		push_snapshot(p, (struct proc_maps){}, false);
 	if (proc_maps__insert(&p->snapshots[0], m))
 		t->untracked++;
 }
@@ -278,6 +287,23 @@ void process_table__on_exit(struct process_table *t, pid_t tgid)
 	 */
 	if (!p->refs)
 		remove_process(t, p);
+}
+
+void process_table__forget_unheld(struct process_table *t)
+{
+	for (size_t i = 0; i < t->n_buckets; i++) {
+		struct process **link = &t->buckets[i], *p;
+
+		while ((p = *link)) {
+			if (p->refs) {
+				link = &p->next;
+				continue;
+			}
+			*link = p->next;
+			t->count--;
+			process_free(p);
+		}
+	}
 }
 
 uint64_t process_table__untracked(const struct process_table *t)
@@ -316,8 +342,9 @@ const struct proc_map *process_table__main_mapping(struct process_table *t, pid_
 
 	if (!p || !p->n_snapshots)
 		return NULL;
-	/* The oldest snapshot is closest to exec. */
-	const struct proc_maps *maps = &p->snapshots[p->n_snapshots - 1];
+	/* The oldest snapshot of the current program is closest to its exec. */
+	const struct proc_maps *maps = &p->snapshots[(p->n_since_exec ? p->n_since_exec
+								       : p->n_snapshots) - 1];
 
 	for (size_t i = 0; i < maps->n; i++)
 		if ((maps->maps[i].perms & PROC_MAP_EXEC) && maps->maps[i].path &&

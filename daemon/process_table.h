@@ -68,6 +68,12 @@ void process_table__on_exec(struct process_table *t, pid_t tgid);
 void process_table__on_mmap(struct process_table *t, pid_t tgid, const struct proc_map *m);
 void process_table__on_exit(struct process_table *t, pid_t tgid);
 
+/*
+ * Drops every entry no session holds: when task events stop, entries made
+ * at fork would never see their exit.
+ */
+void process_table__forget_unheld(struct process_table *t);
+
 /* Task events dropped because the table was full (or memory short). */
 uint64_t process_table__untracked(const struct process_table *t);
 

@@ -129,10 +129,18 @@ int session__hold_process(struct session *s, struct process_table *processes, pi
 int session__add_sample(struct session *s, struct stack_table *stacks,
 			struct process_table *processes, const struct cprof_sample_record *r)
 {
+	unsigned int user_depth = r->user_depth;
 	struct session_count *c;
 	uint32_t stack_id;
 	size_t i;
 	int err;
+
+	/*
+	 * A zero return address is where a frame-pointer chain ends (the
+	 * outermost frame's, or a thread's first): no code runs at 0.
+	 */
+	while (user_depth > 0 && r->ips[r->kernel_depth + user_depth - 1] == 0)
+		user_depth--;
 
 	/* The last process seen is the likely one: skip the search for it. */
 	if (s->n_processes == 0 || s->last_tgid != (pid_t)r->tgid) {
@@ -146,7 +154,7 @@ int session__add_sample(struct session *s, struct stack_table *stacks,
 	if (err)
 		goto lost;
 	err = stack_table__intern(stacks, r->tgid, (const uint64_t *)r->ips, r->kernel_depth,
-				  r->user_depth, &stack_id);
+				  user_depth, &stack_id);
 	if (err)
 		goto lost;
 
@@ -166,8 +174,7 @@ int session__add_sample(struct session *s, struct stack_table *stacks,
 			c->comm[sizeof(c->comm) - 1] = '\0';
 			s->n_counts++;
 			/* A new stack may hold addresses of code mapped since the last read. */
-			for (unsigned int f = r->kernel_depth;
-			     f < (unsigned int)r->kernel_depth + r->user_depth; f++)
+			for (unsigned int f = r->kernel_depth; f < r->kernel_depth + user_depth; f++)
 				process_table__find(processes, r->tgid, r->ips[f]);
 			break;
 		}

@@ -197,6 +197,7 @@ struct symbolizer {
 	struct binary *lru_tail; /* next to evict */
 	size_t binaries_memory; /* sum of binary->memory */
 	size_t max_memory; /* bound on binaries_memory, but for the entry in use */
+	uint64_t evictions; /* entries evicted to keep within the bounds */
 	struct kernel_table kernel;
 	char *scratch[MAX_SCRATCH]; /* demangled names of the last lookup */
 	size_t n_scratch;
@@ -1460,8 +1461,10 @@ static void evict(struct symbolizer *s, struct binary *b)
 static void enforce_bounds(struct symbolizer *s, const struct binary *keep)
 {
 	while (s->lru_tail && s->lru_tail != keep &&
-	       (s->n_binaries > s->max_binaries || s->binaries_memory > s->max_memory))
+	       (s->n_binaries > s->max_binaries || s->binaries_memory > s->max_memory)) {
 		evict(s, s->lru_tail);
+		s->evictions++;
+	}
 }
 
 /* Redoes b's accounting after it grew or shrank. */
@@ -2177,4 +2180,15 @@ size_t symbolizer__memory(const struct symbolizer *s)
 	return sizeof(*s) + s->n_buckets * sizeof(*s->buckets) + strlen(s->debug_root) + 1 +
 	       strlen(s->kallsyms_path) + 1 + s->binaries_memory +
 	       s->kernel.n_syms * sizeof(*s->kernel.syms) + s->kernel.names_size;
+}
+
+void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *ret)
+{
+	*ret = (struct symbolizer_stats){
+		.cache_bytes = s->binaries_memory,
+		.cache_limit_bytes = s->max_memory,
+		.binaries = s->n_binaries,
+		.evictions = s->evictions,
+		.kernel_bytes = s->kernel.n_syms * sizeof(*s->kernel.syms) + s->kernel.names_size,
+	};
 }

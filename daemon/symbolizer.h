@@ -109,4 +109,15 @@ int symbolizer__lookup_kernel(struct symbolizer *s, uint64_t address, struct sym
  */
 size_t symbolizer__memory(const struct symbolizer *s);
 
+/* The caches' state, for status. */
+struct symbolizer_stats {
+	size_t cache_bytes; /* cached binaries' tables: what max_memory bounds */
+	size_t cache_limit_bytes; /* max_memory */
+	size_t binaries; /* binaries cached */
+	uint64_t evictions; /* binaries evicted to stay within the bounds */
+	size_t kernel_bytes; /* kallsyms, loaded once, never evicted */
+};
+
+void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *ret);
+
 #endif /* CPROF_SYMBOLIZER_H */

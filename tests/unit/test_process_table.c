@@ -57,15 +57,21 @@ static void test_fork_exec_mmap_exit(void)
 	if (ASSERT_NOT_NULL(m))
 		ASSERT_STREQ(m->path, process_table__find(t, parent, code)->path);
 
-	/* After exec, the old code is gone and the new mappings come one by one. */
+	/*
+	 * After exec the new program's mappings come one by one; the old ones
+	 * stay behind them for samples taken before the exec, but the main
+	 * mapping is the new program's.
+	 */
 	process_table__on_exec(t, child);
-	ASSERT_TRUE(process_table__find(t, child, code) == NULL);
+	ASSERT_TRUE(process_table__main_mapping(t, child) == NULL);
 	process_table__on_mmap(t, child, &lib);
 	m = process_table__find(t, child, 0x10001000);
 	if (ASSERT_NOT_NULL(m)) {
 		ASSERT_STREQ(m->path, "/lib/libnew.so");
 		ASSERT_EQ(m->offset, 0x2000);
 	}
+	ASSERT_TRUE(process_table__main_mapping(t, child) == m);
+	ASSERT_NOT_NULL(process_table__find(t, child, code));
 	/* The parent is untouched. */
 	ASSERT_TRUE(process_table__find(t, parent, 0x10001000) == NULL);
 	ASSERT_NOT_NULL(process_table__find(t, parent, code));
