@@ -99,6 +99,79 @@ sed 's/^/#   /' "$TMP/topn.txt"
 check "$(grep -o 'agreement: .*' "$TMP/topn.txt" || echo 'top functions') (perf, same run)" \
 	test "$rc" = 0
 
+# --- libc-heavy programs from Debian, against perf report --------------------
+# Each runs on a generated input; cprofd and perf record the same seconds of
+# it at 199 Hz, and the top 8 functions by self samples of `go tool pprof
+# -top` and `perf report --no-children` must share at least 6. Unknown code
+# (Debian's sort is stripped: cprofd names it sort+0xOFFSET, perf 0xADDRESS)
+# counts as one entry per binary, "[unknown in sort]"; see
+# comparable_symbol() in lib/profiles.py. xz and gzip are left out: their
+# hot code is static functions of a stripped liblzma and gzip, so all their
+# time is such unknown entries and nothing would be compared by name.
+# libc's own names (re_search_internal, ____strtold_l_internal) come from
+# libc6-dbg's debug file, found by build ID.
+
+# profile_with_perf NAME PID SECONDS: cprofd and perf on the same run, into
+# $TMP/NAME.pb.gz and $TMP/NAME.perf.data.
+profile_with_perf() {
+	local name=$1 pid=$2 seconds=$3 perf_pid
+	perf record -q -e cpu-clock -F 199 -g -p "$pid" -o "$TMP/$name.perf.data" \
+		-- sleep "$seconds" >"$TMP/$name.perf.log" 2>&1 &
+	perf_pid=$!
+	"$CPROFCTL" start "$pid" --hz 199 >/dev/null
+	sleep "$seconds"
+	"$CPROFCTL" stop "$pid" -o "$TMP/$name.pb.gz" >"$TMP/$name.stop.txt"
+	wait "$perf_pid"
+}
+
+# check_top_with_perf NAME [topself options]: the comparison, printed.
+check_top_with_perf() {
+	local name=$1 rc; shift
+	$PROFILES topself --pprof "$TMP/$name.pb.gz" --perf "$TMP/$name.perf.data" \
+		--top 8 --min-agree 6 --min-samples 300 "$@" >"$TMP/$name.top.txt" 2>&1
+	rc=$?
+	sed 's/^/#   /' "$TMP/$name.top.txt"
+	check "$name: $(grep -o 'agreement: .* in both' "$TMP/$name.top.txt" || echo 'top functions') (perf report, same run)" \
+		test "$rc" = 0
+}
+
+libc_debug=/usr/lib/debug/.build-id/$(readelf -n /lib/x86_64-linux-gnu/libc.so.6 |
+	sed -n 's/.*Build ID: \(..\)\(.*\)/\1\/\2/p').debug
+if [ ! -e "$libc_debug" ]; then
+	skip "libc-heavy programs against perf" "no libc debug file (Debian: libc6-dbg)"
+else
+	# sed: glibc's regex engine (re_search_internal, re_acquire_state, ...).
+	python3 -c 'import random, sys
+r = random.Random(1)
+words = ["alpha", "beta", "gamma", "delta", "kappa", "omega", "sigma", "theta"]
+for _ in range(100000):
+	print(" ".join(r.choice(words) + str(r.randint(0, 999)) for _ in range(6)))' >"$TMP/words.txt"
+	words=()
+	for _ in $(seq 400); do words+=("$TMP/words.txt"); done
+	LC_ALL=C sed -E 's/([a-z]+)([0-9]+) ([a-z]+)/\3\2\1/g' "${words[@]}" >/dev/null &
+	sed_pid=$!
+	pids_to_kill+=("$sed_pid")
+	sleep 0.3
+	profile_with_perf sed "$sed_pid" 6
+	kill "$sed_pid" 2>/dev/null
+	check_top_with_perf sed --expect re_search_internal
+
+	# sort -g: strtold and the mpn arithmetic under it, and sort's own
+	# (stripped) comparison. It reads everything first, then sorts.
+	python3 -c 'import random
+r = random.Random(2)
+print("\n".join("%.17g" % (r.random() * 10 ** r.randint(-30, 30)) for _ in range(2000000)))' \
+		>"$TMP/numbers.txt"
+	LC_ALL=C sort -g --parallel=1 -S 1G "$TMP/numbers.txt" >/dev/null &
+	sort_pid=$!
+	pids_to_kill+=("$sort_pid")
+	sleep 1.5
+	profile_with_perf sort "$sort_pid" 6
+	kill "$sort_pid" 2>/dev/null
+	check_top_with_perf sort --expect ____strtold_l_internal
+	rm -f "$TMP/words.txt" "$TMP/numbers.txt"
+fi
+
 # --- binaries the daemon cannot reach by their path ---------------------------
 # Deleted after start: only /proc/PID/map_files still has it.
 cp "$WORKLOADS/templates" "$TMP/app-deleted"
