@@ -253,8 +253,9 @@ def run_perf_report(path):
                  "--stdio", "--no-children", "--sort", "dso,sym", "-n", "-g", "none"])
 
 
-# "    39.60%   634  libc.so.6  [.] name": percent, samples, dso, [.] or [k], symbol
-_PERF_REPORT_ROW = re.compile(r"^\s*[\d.]+%\s+(\d+)\s+(\S+)\s+\[(.)\]\s+(.*\S)\s*$")
+# "    39.60%   634  libc.so.6  [.] name": percent, samples, dso, [.] or [k], symbol.
+# A dso may have spaces: JIT code is "[JIT] tid 6758".
+_PERF_REPORT_ROW = re.compile(r"^\s*[\d.]+%\s+(\d+)\s+(.*?)\s+\[(\S)\]\s+(.*\S)\s*$")
 
 
 def parse_perf_report(text):
@@ -277,7 +278,8 @@ def comparable_symbol(name, dso=None):
     """The name under which both tools' entries are compared.
 
     Unknown code: cprofd names an address no symbol covers "BINARY+0xOFFSET"
-    (pprof), perf "0x<address>" in that binary. Both become "[unknown in
+    (pprof; "[anon]+0x..." in anonymous memory), perf "0x<address>" in that
+    binary. Both become "[unknown in
     BINARY]", one entry per binary: an address is not a function, and at 99
     Hz single addresses of a few samples each would only rank by noise.
     Named code: glibc's internal aliases ("__GI_", "__GI___") and symbol
@@ -288,6 +290,9 @@ def comparable_symbol(name, dso=None):
     are named memmove. A perf map's JIT names are taken as they are.
     """
     if dso is not None and _PERF_UNKNOWN.match(name):
+        # perf's "[JIT] tid N" and "//anon" are anonymous memory, cprofd's "[anon]".
+        if dso.startswith("[JIT]") or dso.startswith("//anon"):
+            dso = "[anon]"
         return f"[unknown in {os.path.basename(dso)}]"
     if dso is None:
         match = _PPROF_UNKNOWN.match(name)
@@ -475,7 +480,7 @@ def cmd_topself(args):
         tops[name] = [(f, c) for f, c in rank if c >= floor and c > 0][:args.top]
     print(f"samples cprofd={ours_total} perf={theirs_total}")
     width = max((len(f) for top in tops.values() for f, _ in top), default=10)
-    for i in range(args.top):
+    for i in range(max(len(top) for top in tops.values())):
         cells = []
         for name in ("cprofd", "perf"):
             if i < len(tops[name]):
