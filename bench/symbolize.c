@@ -134,7 +134,8 @@ static int read_functions(const char *path, struct text_segment *segs, size_t *r
 	for (size_t i = 0; i < n_phdr && n_segs < MAX_TEXT_SEGMENTS; i++) {
 		GElf_Phdr phdr;
 
-		if (!gelf_getphdr(elf, i, &phdr) || phdr.p_type != PT_LOAD || !(phdr.p_flags & PF_X))
+		if (!gelf_getphdr(elf, i, &phdr) || phdr.p_type != PT_LOAD ||
+		    !(phdr.p_flags & PF_X))
 			continue;
 		segs[n_segs++] = (struct text_segment){ phdr.p_vaddr, phdr.p_memsz, phdr.p_offset };
 	}
