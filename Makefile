@@ -61,7 +61,8 @@ WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
 WORKLOAD_CXX_SRCS := $(wildcard tests/workloads/*.cc)
 WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_SRCS)) \
 		 $(patsubst tests/workloads/%.cc,$(BUILD)/workloads/%,$(WORKLOAD_CXX_SRCS))
-BENCH_BINS := $(BUILD)/bench/capture $(BUILD)/bench/replay $(BUILD)/bench/fixed_work
+BENCH_BINS := $(BUILD)/bench/capture $(BUILD)/bench/replay $(BUILD)/bench/symbolize \
+	      $(BUILD)/bench/fixed_work
 
 .DELETE_ON_ERROR:
 .SECONDARY:

@@ -8,6 +8,10 @@ Sections (run in this order; --only picks some):
   aggregate  the daemon's decode + intern + count path replayed from records
              captured on a real run (bench/capture, bench/replay); pprof build
              time for 10k and 100k distinct stacks
+  symbolize  the symbolizer's synchronous API on real binaries (libc with its
+             debug file, node, libjvm, a workload with DWARF): addresses per
+             second cold and warm, its memory, against addr2line and
+             eu-addr2line on the same addresses
   slowdown   a fixed amount of CPU-bound work alone and under each profiler at
              19, 99 and 999 Hz, one thread and one per core; runs interleaved,
              median of --repeats, as ratios to the unprofiled runs
@@ -20,10 +24,13 @@ point is the comparison with peers measured in the same run.
 """
 import argparse
 import datetime
+import glob
 import json
 import os
 import platform
 import random
+import re
+import resource
 import shutil
 import signal
 import statistics
@@ -34,7 +41,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-SECTIONS = ["bpf-cost", "aggregate", "slowdown", "headroom", "daemon"]
+SECTIONS = ["bpf-cost", "aggregate", "symbolize", "slowdown", "headroom", "daemon"]
 
 
 def log(*args):
@@ -438,6 +445,130 @@ def section_aggregate(ctx):
     return lines
 
 
+def build_id_debug_file(path):
+    """The debug file libc6-dbg and friends install for path, by build ID, or None."""
+    out = subprocess.run(["readelf", "-n", path], capture_output=True, text=True).stdout
+    m = re.search(r"Build ID: ([0-9a-f]{2})([0-9a-f]+)", out)
+    if not m:
+        return None
+    debug = "/usr/lib/debug/.build-id/%s/%s.debug" % (m.group(1), m.group(2))
+    return debug if os.path.exists(debug) else None
+
+
+def peer_names(text):
+    """Innermost function per address of `addr2line -a -f -i` output (binutils or
+    elfutils): a "0x..." line, then function and file:line pairs, innermost first."""
+    names = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("0x"):
+            names.append(lines[i + 1] if i + 1 < len(lines) else "??")
+    return names
+
+
+def comparable_name(name):
+    """A function name as both sides can agree on it: its last component without
+    parameters, return type, symbol version or leading underscores. addr2line -C prints
+    "long ns::f<long>(long)" and an inlined function by its DWARF name alone ("mix_step"),
+    the symbolizer "ns::f<long>"; libc's symbols carry versions ("xdr_long@GLIBC_2.2.5")
+    and internal aliases ("__GI___fstat64")."""
+    name = name.split("@")[0].strip()
+    depth, start, end = 0, 0, len(name)
+    for i, c in enumerate(name):
+        if c in "<(":
+            if c == "(" and depth == 0 and i > 0:
+                end = i
+                break
+            depth += 1
+        elif c in ">)":
+            depth -= 1
+        elif depth == 0 and (c == " " or name.startswith("::", i)):
+            start = i + (2 if c == ":" else 1)
+    name = name[start:end] or name
+    if name.startswith("__GI_"):
+        name = name[5:]
+    return name.lstrip("_")
+
+
+def run_peer(argv, addresses):
+    """(CPU seconds, exit status, stdout) of a peer reading the addresses on stdin."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open(addresses) as f:
+        done = subprocess.run(argv, stdin=f, capture_output=True, text=True, errors="replace")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, done.returncode, done.stdout
+
+
+def section_symbolize(ctx):
+    """The symbolizer's synchronous API against addr2line and eu-addr2line."""
+    n = ctx.args.symbolize_count
+    binaries = [("libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6"),
+                ("node", shutil.which("node")),
+                ("libjvm.so", next(iter(sorted(glob.glob(
+                    "/usr/lib/jvm/java-17-openjdk-*/lib/server/libjvm.so"))), None)),
+                ("templates (DWARF, inlines)",
+                 os.path.join(ctx.build, "workloads", "templates"))]
+    lines = ["Symbolization: `bench/symbolize BIN --count %d` draws %d addresses from BIN's "
+             "text (a random function of its symbol table plus a random offset in it, "
+             "seed 1) and looks each up with `symbolizer__lookup_frames` (inlined frames "
+             "included). Cold: a fresh symbolizer, one pass, loading the tables included; "
+             "warm: further passes over the same addresses for 1 s. CPU time, one core. "
+             "Peers, on the same addresses in one batch (stdin), so their rate is a cold "
+             "one: `addr2line -a -f -i -C -e BIN` (binutils) and `eu-addr2line -a -f -i -C "
+             "-e BIN` (elfutils). Ratio: cprofd cold / peer; above 1, cprofd is faster. "
+             "Memory: `symbolizer__memory()` after the cold pass, and the growth of the "
+             "process's anonymous RSS over it. Names: how often the innermost function "
+             "agrees with addr2line's, compared by the last component of the name, without "
+             "parameters, return type, version or leading underscores (so libc's aliases "
+             "at one address, such as fopen/_IO_new_fopen, still count as different)." % (n, n), "",
+             "| binary | functions | cold, addr/s | warm, addr/s | frames/addr | "
+             "addr2line, addr/s | ratio | eu-addr2line, addr/s | ratio | "
+             "symbolizer__memory | RSS growth | names agree |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    notes = []
+    for name, path in binaries:
+        if not path or not os.path.exists(path):
+            lines.append("| %s | not installed | | | | | | | | | | |" % name)
+            continue
+        addresses = os.path.join(ctx.tmp, "addresses.txt")
+        names_path = os.path.join(ctx.tmp, "names.txt")
+        out = subprocess.run([os.path.join(ctx.build, "bench", "symbolize"), path,
+                              "--count", str(n), "--addresses", addresses,
+                              "--names", names_path], check=True, capture_output=True,
+                             text=True).stdout
+        r = dict(line.split(" ", 1) for line in out.splitlines())
+        ours = [line.split(" ", 1)[1] for line in open(names_path).read().splitlines()]
+        a2l_cpu, _, a2l_out = run_peer(["addr2line", "-a", "-f", "-i", "-C", "-e", path],
+                                       addresses)
+        eu_cpu, eu_rc, _ = run_peer(["eu-addr2line", "-a", "-f", "-i", "-C", "-e", path],
+                                    addresses)
+        theirs = peer_names(a2l_out)
+        same = sum(1 for a, b in zip(ours, theirs) if comparable_name(a) == comparable_name(b))
+        cold = float(r["cold_addresses_per_second"])
+        a2l = n / a2l_cpu if a2l_cpu else float("inf")
+        eu = n / eu_cpu if eu_cpu else float("inf")
+        debug = build_id_debug_file(path)
+        label = name + (" + debug file" if debug else "")
+        lines.append("| %s | {:,} | {:,} | {:,} | %s | {:,} | %.2f | {:,} | %.2f | %.1f MiB | "
+                     "%.1f MiB | %.1f%% |".format(
+                         int(r["functions"]), int(cold), int(float(r["warm_addresses_per_second"])),
+                         int(a2l), int(eu)) % (
+                         label, r["mean_frames"], cold / a2l, cold / eu,
+                         int(r["memory_bytes"]) / 2**20,
+                         int(r["rss_anon_growth_kib"]) / 1024, 100.0 * same / n))
+        if int(r["unnamed"]):
+            notes.append("%s: %s of %d addresses unnamed by cprofd." % (name, r["unnamed"], n))
+        if eu_rc:
+            notes.append("%s: eu-addr2line exited %d (it does when an address has no "
+                         "answer); its time is still the whole batch." % (name, eu_rc))
+        log("symbolize: %s: %s; addr2line %.2f s, eu-addr2line %.2f s, names %d/%d" % (
+            name, r, a2l_cpu, eu_cpu, same, n))
+    if notes:
+        lines += [""] + notes
+    return lines
+
+
 def run_fixed_work(ctx, threads, prof_kind, hz):
     """Elapsed ns of the fixed work, under prof_kind at hz (None: alone)."""
     w = spawn_workload([os.path.join(ctx.build, "bench", "fixed_work"), "--units",
@@ -604,6 +735,8 @@ def main():
                     "directory (say main's), as the column 'cprofd baseline'")
     ap.add_argument("--units", type=int, default=1500, help="fixed_work units per thread")
     ap.add_argument("--capture-seconds", type=float, default=5)
+    ap.add_argument("--symbolize-count", type=int, default=10000,
+                    help="symbolize: addresses per binary")
     ap.add_argument("--headroom-seconds", type=float, default=5)
     ap.add_argument("--daemon-seconds", type=int, default=180)
     ap.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
@@ -615,7 +748,7 @@ def main():
     for s in sections:
         if s not in SECTIONS:
             sys.exit("bench: unknown section %s" % s)
-    for tool in ("bpftool", "perf", "profile-bpfcc", "bpftrace"):
+    for tool in ("bpftool", "perf", "profile-bpfcc", "bpftrace", "addr2line", "eu-addr2line"):
         if not shutil.which(tool):
             sys.exit("bench: %s is missing: run packaging/install-deps.sh --bench" % tool)
 
@@ -634,6 +767,7 @@ def main():
         ctx.baseline = LazyDaemon(os.path.abspath(args.baseline_build),
                                   os.path.join(ctx.tmp, "baseline"))
     funcs = {"bpf-cost": section_bpf_cost, "aggregate": section_aggregate,
+             "symbolize": section_symbolize,
              "slowdown": section_slowdown, "headroom": section_headroom,
              "daemon": section_daemon}
     out = {}
@@ -661,6 +795,7 @@ def write_results(path, out):
     """Replaces the sections run now in RESULTS.md, keeping the others and any written by hand
     (a line "<!-- section NAME -->" starts each)."""
     titles = {"bpf-cost": "Kernel cost per sample", "aggregate": "Aggregation throughput",
+              "symbolize": "Symbolization",
               "slowdown": "Target slowdown", "headroom": "Headroom",
               "daemon": "Daemon cost"}
     old = {}

@@ -5,8 +5,11 @@
 # same run; go tool pprof must show demangled names, file:line and the
 # inlined frames, the mangled names must be kept as system names, kernel
 # frames must sit in the kernel mapping, and cprofd's top functions must be
-# perf's. Then node --perf-basic-prof runs a hot JavaScript function, whose
-# name must come from the JIT's perf map.
+# perf's. Programs from Debian that spend their time in libc (sed's regex
+# engine, sort -g's strtold) must have the top functions perf report shows
+# for the same run. Then JIT code: a Java program's hot methods, named from
+# the JVM's perf map, must be perf's; node --perf-basic-prof runs a hot
+# JavaScript function, whose name must come from the JIT's perf map.
 set -u
 BUILD=${1:-build}
 . "$(dirname "$0")/lib/common.sh"
@@ -99,6 +102,79 @@ sed 's/^/#   /' "$TMP/topn.txt"
 check "$(grep -o 'agreement: .*' "$TMP/topn.txt" || echo 'top functions') (perf, same run)" \
 	test "$rc" = 0
 
+# --- libc-heavy programs from Debian, against perf report --------------------
+# Each runs on a generated input; cprofd and perf record the same seconds of
+# it at 199 Hz, and the top 8 functions by self samples of `go tool pprof
+# -top` and `perf report --no-children` must share at least 6. Unknown code
+# (Debian's sort is stripped: cprofd names it sort+0xOFFSET, perf 0xADDRESS)
+# counts as one entry per binary, "[unknown in sort]"; see
+# comparable_symbol() in lib/profiles.py. xz and gzip are left out: their
+# hot code is static functions of a stripped liblzma and gzip, so all their
+# time is such unknown entries and nothing would be compared by name.
+# libc's own names (re_search_internal, ____strtold_l_internal) come from
+# libc6-dbg's debug file, found by build ID.
+
+# profile_with_perf NAME PID SECONDS: cprofd and perf on the same run, into
+# $TMP/NAME.pb.gz and $TMP/NAME.perf.data.
+profile_with_perf() {
+	local name=$1 pid=$2 seconds=$3 perf_pid
+	perf record -q -e cpu-clock -F 199 -g -p "$pid" -o "$TMP/$name.perf.data" \
+		-- sleep "$seconds" >"$TMP/$name.perf.log" 2>&1 &
+	perf_pid=$!
+	"$CPROFCTL" start "$pid" --hz 199 >/dev/null
+	sleep "$seconds"
+	"$CPROFCTL" stop "$pid" -o "$TMP/$name.pb.gz" >"$TMP/$name.stop.txt"
+	wait "$perf_pid"
+}
+
+# check_top_with_perf NAME [topself options]: the comparison, printed.
+check_top_with_perf() {
+	local name=$1 rc; shift
+	$PROFILES topself --pprof "$TMP/$name.pb.gz" --perf "$TMP/$name.perf.data" \
+		--top 8 --min-agree 6 --min-samples 300 "$@" >"$TMP/$name.top.txt" 2>&1
+	rc=$?
+	sed 's/^/#   /' "$TMP/$name.top.txt"
+	check "$name: $(grep -o 'agreement: .* in both' "$TMP/$name.top.txt" || echo 'top functions') (perf report, same run)" \
+		test "$rc" = 0
+}
+
+libc_debug=/usr/lib/debug/.build-id/$(readelf -n /lib/x86_64-linux-gnu/libc.so.6 |
+	sed -n 's/.*Build ID: \(..\)\(.*\)/\1\/\2/p').debug
+if [ ! -e "$libc_debug" ]; then
+	skip "libc-heavy programs against perf" "no libc debug file (Debian: libc6-dbg)"
+else
+	# sed: glibc's regex engine (re_search_internal, re_acquire_state, ...).
+	python3 -c 'import random, sys
+r = random.Random(1)
+words = ["alpha", "beta", "gamma", "delta", "kappa", "omega", "sigma", "theta"]
+for _ in range(100000):
+	print(" ".join(r.choice(words) + str(r.randint(0, 999)) for _ in range(6)))' >"$TMP/words.txt"
+	words=()
+	for _ in $(seq 400); do words+=("$TMP/words.txt"); done
+	LC_ALL=C sed -E 's/([a-z]+)([0-9]+) ([a-z]+)/\3\2\1/g' "${words[@]}" >/dev/null &
+	sed_pid=$!
+	pids_to_kill+=("$sed_pid")
+	sleep 0.3
+	profile_with_perf sed "$sed_pid" 6
+	kill "$sed_pid" 2>/dev/null
+	check_top_with_perf sed --expect re_search_internal
+
+	# sort -g: strtold and the mpn arithmetic under it, and sort's own
+	# (stripped) comparison. It reads everything first, then sorts.
+	python3 -c 'import random
+r = random.Random(2)
+print("\n".join("%.17g" % (r.random() * 10 ** r.randint(-30, 30)) for _ in range(2000000)))' \
+		>"$TMP/numbers.txt"
+	LC_ALL=C sort -g --parallel=1 -S 1G "$TMP/numbers.txt" >/dev/null &
+	sort_pid=$!
+	pids_to_kill+=("$sort_pid")
+	sleep 1.5
+	profile_with_perf sort "$sort_pid" 6
+	kill "$sort_pid" 2>/dev/null
+	check_top_with_perf sort --expect ____strtold_l_internal
+	rm -f "$TMP/words.txt" "$TMP/numbers.txt"
+fi
+
 # --- binaries the daemon cannot reach by their path ---------------------------
 # Deleted after start: only /proc/PID/map_files still has it.
 cp "$WORKLOADS/templates" "$TMP/app-deleted"
@@ -124,6 +200,91 @@ check "premise: the namespaced binary is not at its path here" test ! -e "$TMP/n
 kill "$ns_pid" 2>/dev/null
 check "a binary in another mount namespace is symbolized" \
 	grep -qF 'cprof_work::hasher::digest' <(pprof_top "$TMP/ns.pb.gz")
+
+# --- JIT code: a Java program, with the JVM's perf map -----------------------
+# The JVM writes /tmp/perf-PID.map at exit (-XX:+DumpPerfMapAtExit), so both
+# cprofd and perf record until the JVM exits, and the session is stopped
+# after: the profile is built, and the map read, only then. Three methods
+# are kept from being inlined so each is a JIT frame of its own. After the
+# first second they are all the time there is; what is left (page faults,
+# a GC thread, the interpreter) is a few samples each, ranked by chance, so
+# only entries of 2% or more are compared: those three, which both must have.
+run_java_case() {
+	mkdir "$TMP/java"
+	cat >"$TMP/java/CprofHot.java" <<'JAVA'
+public class CprofHot {
+	static long mixBits(long x, int rounds) {
+		for (int i = 0; i < rounds; i++) {
+			x ^= x << 13;
+			x ^= x >>> 7;
+			x ^= x << 17;
+		}
+		return x;
+	}
+
+	static int countPrimes(int limit) {
+		boolean[] composite = new boolean[limit + 1];
+		int count = 0;
+		for (int i = 2; i <= limit; i++) {
+			if (composite[i])
+				continue;
+			count++;
+			for (long j = (long)i * i; j <= limit; j += i)
+				composite[(int)j] = true;
+		}
+		return count;
+	}
+
+	static double sumSeries(int terms) {
+		double s = 0;
+		for (int k = 1; k <= terms; k++)
+			s += (k % 2 == 0 ? -1.0 : 1.0) / (2.0 * k - 1.0);
+		return s;
+	}
+
+	public static void main(String[] args) {
+		long end = System.nanoTime() + Long.parseLong(args[0]) * 1000000000L;
+		long sum = 0;
+		while (System.nanoTime() < end) {
+			sum += mixBits(sum, 3000000);
+			sum += countPrimes(300000);
+			sum += (long)(1e6 * sumSeries(1500000));
+		}
+		System.out.println(sum);
+	}
+}
+JAVA
+	if ! javac -d "$TMP/java" "$TMP/java/CprofHot.java" >"$TMP/javac.log" 2>&1; then
+		not_ok "javac compiles the Java workload"; sed 's/^/#   /' "$TMP/javac.log"
+		return
+	fi
+	java -XX:+PreserveFramePointer -XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit \
+		-XX:CompileCommand=quiet '-XX:CompileCommand=dontinline,CprofHot::*' \
+		-cp "$TMP/java" CprofHot 8 >"$TMP/java.out" 2>&1 &
+	local java_pid=$! perf_pid
+	pids_to_kill+=("$java_pid")
+	sleep 1.5
+	perf record -q -e cpu-clock -F 199 -g -p "$java_pid" -o "$TMP/java.perf.data" \
+		>"$TMP/java.perf.log" 2>&1 &
+	perf_pid=$!
+	"$CPROFCTL" start "$java_pid" --hz 199 >/dev/null
+	wait "$java_pid"
+	check "the Java workload ran to its end" test $? = 0
+	wait "$perf_pid"
+	"$CPROFCTL" stop "$java_pid" -o "$TMP/java.pb.gz" >"$TMP/java.stop.txt"
+	diag "$(cat "$TMP/java.stop.txt")"
+	check "the JVM wrote a perf map" test -s "/tmp/perf-$java_pid.map"
+	check_top_with_perf java --min-share 2 --min-meaningful 3 \
+		--expect 'long CprofHot.mixBits(long, int)' \
+		--expect 'int CprofHot.countPrimes(int)' \
+		--expect 'double CprofHot.sumSeries(int)'
+	rm -f "/tmp/perf-$java_pid.map"
+}
+if command -v java >/dev/null && command -v javac >/dev/null; then
+	run_java_case
+else
+	skip "Java method names from the JVM's perf map" "no JDK (Debian: openjdk-17-jdk-headless)"
+fi
 
 # --- JIT code: node --perf-basic-prof ---------------------------------------
 if ! command -v node >/dev/null; then

@@ -202,6 +202,119 @@ def load_perf(path, user_only=False):
     return parse_perf_script(run_perf_script(path), user_only)
 
 
+# self time as the tools print it ------------------------------------------
+#
+# Programs from Debian are compared the way a user would: `go tool pprof -top`
+# against `perf report --no-children`, each tool's own self-time ranking.
+
+def run_pprof_top(path):
+    """Return `go tool pprof -top -noinlines -sample_index=samples` of path.
+
+    -noinlines charges inlined code to the function it was inlined into, as
+    perf does; the count of samples, not their time, is what perf counts.
+    """
+    with tempfile.TemporaryDirectory(prefix="profiles-pprof-") as home:
+        env = dict(os.environ, HOME=home, PPROF_TMPDIR=home)
+        return _run([os.environ.get("GO", "go"), "tool", "pprof", "-top", "-noinlines",
+                     "-nodecount=0", "-nodefraction=0", "-sample_index=samples", "-symbolize=none", path],
+                    env=env)
+
+
+# "      flat  flat%   sum%        cum   cum%" rows: flat, flat%, sum%, cum, cum%, name
+_PPROF_TOP_ROW = re.compile(r"^\s*(\d+)\s+[\d.]+%\s+[\d.]+%\s+\d+\s+[\d.]+%\s+(.*\S)\s*$")
+_PPROF_TOP_TOTAL = re.compile(r"of (\d+) total")
+
+
+def parse_pprof_top(text):
+    """({function: self samples}, total samples) from run_pprof_top() output."""
+    total = None
+    counts = collections.Counter()
+    for line in text.splitlines():
+        match = _PPROF_TOP_TOTAL.search(line)
+        if match and total is None:
+            total = int(match.group(1))
+            continue
+        match = _PPROF_TOP_ROW.match(line)
+        if match:
+            counts[match.group(2)] += int(match.group(1))
+    if total is None:
+        raise ToolError("pprof -top output has no total")
+    return counts, total
+
+
+def run_perf_report(path):
+    """Return `perf report --stdio --no-children --sort dso,sym -n -g none` of path.
+
+    dso is there only so that an unknown address can be put under its binary
+    (see comparable_symbol); a symbol belongs to one binary, so the ranking
+    is that of --sort sym.
+    """
+    return _run([os.environ.get("PERF", "perf"), "report", "--force", "-i", path,
+                 "--stdio", "--no-children", "--sort", "dso,sym", "-n", "-g", "none"])
+
+
+# "    39.60%   634  libc.so.6  [.] name": percent, samples, dso, [.] or [k], symbol.
+# A dso may have spaces: JIT code is "[JIT] tid 6758".
+_PERF_REPORT_ROW = re.compile(r"^\s*[\d.]+%\s+(\d+)\s+(.*?)\s+\[(\S)\]\s+(.*\S)\s*$")
+
+
+def parse_perf_report(text):
+    """({(dso, symbol): self samples}, total samples) from run_perf_report() output."""
+    counts = collections.Counter()
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        match = _PERF_REPORT_ROW.match(line)
+        if match:
+            counts[(match.group(2), match.group(4))] += int(match.group(1))
+    return counts, sum(counts.values())
+
+
+_PPROF_UNKNOWN = re.compile(r"^(\S+)\+0x[0-9a-f]+$")
+_PERF_UNKNOWN = re.compile(r"^0x[0-9a-f]+$")
+
+
+def comparable_symbol(name, dso=None):
+    """The name under which both tools' entries are compared.
+
+    Unknown code: cprofd names an address no symbol covers "BINARY+0xOFFSET"
+    (pprof; "[anon]+0x..." in anonymous memory), perf "0x<address>" in that
+    binary. Both become "[unknown in
+    BINARY]", one entry per binary: an address is not a function, and at 99
+    Hz single addresses of a few samples each would only rank by noise.
+    Named code: glibc's internal aliases ("__GI_", "__GI___") and symbol
+    versions ("@GLIBC_2.2.5") are dropped, since two tools may pick
+    different names for one address; for the same reason glibc's memcpy
+    variants, which are its memmove ones under a second name
+    (__memcpy_avx512_unaligned_erms is __memmove_avx512_unaligned_erms),
+    are named memmove. A perf map's JIT names are taken as they are.
+    """
+    if dso is not None and _PERF_UNKNOWN.match(name):
+        # perf's "[JIT] tid N" and "//anon" are anonymous memory, cprofd's "[anon]".
+        if dso.startswith("[JIT]") or dso.startswith("//anon"):
+            dso = "[anon]"
+        return f"[unknown in {os.path.basename(dso)}]"
+    if dso is None:
+        match = _PPROF_UNKNOWN.match(name)
+        if match:
+            return f"[unknown in {match.group(1)}]"
+    name = name.split("@", 1)[0]
+    if name.startswith("__GI_"):
+        name = name[len("__GI_"):]
+    if name.startswith("__memcpy_") and "unaligned" in name:
+        name = "__memmove_" + name[len("__memcpy_"):]
+    return name
+
+
+def self_ranking(counts, dso_keys=False):
+    """[(comparable name, samples)] biggest first, entries of one name merged."""
+    merged = collections.Counter()
+    for key, count in counts.items():
+        merged[comparable_symbol(key[1], key[0]) if dso_keys else comparable_symbol(key)] += \
+            count
+    return sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 # analysis ------------------------------------------------------------------
 
 def total_count(samples):
@@ -351,6 +464,49 @@ def cmd_topn(args):
     return 0 if ok else 1
 
 
+def cmd_topself(args):
+    """Compare the top --top functions by self samples of pprof -top and perf report."""
+    if not (args.pprof and args.perf):
+        raise ToolError("give both --pprof FILE and --perf FILE")
+    ours, ours_total = parse_pprof_top(run_pprof_top(args.pprof))
+    theirs, theirs_total = parse_perf_report(run_perf_report(args.perf))
+    ranks = {"cprofd": self_ranking(ours), "perf": self_ranking(theirs, dso_keys=True)}
+    totals = {"cprofd": ours_total, "perf": theirs_total}
+    # Entries under --min-share are not meaningful: a handful of samples,
+    # ordered by chance. The comparison takes the top N of those that are.
+    tops = {}
+    for name, rank in ranks.items():
+        floor = totals[name] * args.min_share / 100.0
+        tops[name] = [(f, c) for f, c in rank if c >= floor and c > 0][:args.top]
+    print(f"samples cprofd={ours_total} perf={theirs_total}")
+    width = max((len(f) for top in tops.values() for f, _ in top), default=10)
+    for i in range(max(len(top) for top in tops.values())):
+        cells = []
+        for name in ("cprofd", "perf"):
+            if i < len(tops[name]):
+                func, count = tops[name][i]
+                share = 100.0 * count / totals[name] if totals[name] else 0.0
+            else:
+                func, share = "-", 0.0
+            cells.append(f"{name} {share:5.1f}% {func:<{width}}")
+        print(f"{i + 1:2d}  " + "  ".join(cells))
+    n = min(len(tops["cprofd"]), len(tops["perf"]))
+    common = set(f for f, _ in tops["cprofd"]) & set(f for f, _ in tops["perf"])
+    need = min(args.min_agree, n) if args.min_share > 0 else args.min_agree
+    need = max(need, args.min_meaningful)
+    ok = len(common) >= need and min(totals.values()) >= args.min_samples
+    print(f"agreement: {len(common)} of the top {n} functions in both "
+          f"(entries of at least {args.min_share:g}% of samples)")
+    for func in args.expect or []:
+        for name in ("cprofd", "perf"):
+            if func not in [f for f, _ in tops[name]]:
+                print(f"{func}: not in {name}'s top {args.top}")
+                ok = False
+    print(f"result: {'ok' if ok else 'FAIL'} (at least {need}, "
+          f"{args.min_samples} samples each)")
+    return 0 if ok else 1
+
+
 def cmd_chain(args):
     """Check that a caller chain is intact in at least --min-fraction of its samples."""
     chain = [f for f in args.chain.split(",") if f]
@@ -420,6 +576,21 @@ def main(argv=None):
     p.add_argument("--top", type=int, default=8, metavar="N")
     p.add_argument("--min-agree", type=int, default=6, metavar="K",
                    help="fail if fewer than K of the top N are in both (default 6)")
+    p.add_argument("--min-samples", type=int, default=1, metavar="N",
+                   help="fail if a source has fewer samples (default 1)")
+
+    p = add("topself", cmd_topself,
+            "top functions by self samples: go tool pprof -top against perf report")
+    p.add_argument("--top", type=int, default=8, metavar="N")
+    p.add_argument("--min-agree", type=int, default=6, metavar="K",
+                   help="fail if fewer than K of the top N are in both (default 6); with "
+                        "--min-share, K or the number of meaningful entries if fewer")
+    p.add_argument("--min-share", type=float, default=0.0, metavar="PERCENT",
+                   help="rank only entries with at least this share of samples")
+    p.add_argument("--min-meaningful", type=int, default=1, metavar="K",
+                   help="with --min-share, fail if fewer than K entries agree (default 1)")
+    p.add_argument("--expect", action="append", metavar="FUNC",
+                   help="a function that must be in both tops (repeatable)")
     p.add_argument("--min-samples", type=int, default=1, metavar="N",
                    help="fail if a source has fewer samples (default 1)")
 
