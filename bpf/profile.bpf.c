@@ -177,6 +177,18 @@ static __always_inline const struct cprof_target *find_target(__u32 tgid)
 	return bpf_map_lookup_elem(&targets, &tgid);
 }
 
+/*
+ * Whether task belongs to the process the target names, not to a later one
+ * on the same pid: the test start_boottime / tick == start_clock_ticks,
+ * without a division.
+ */
+static __always_inline bool is_target_process(struct task_struct *task,
+					      const struct cprof_target *target)
+{
+	return task->group_leader->start_boottime - target->start_clock_ticks * ns_per_clock_tick <
+	       ns_per_clock_tick;
+}
+
 SEC("perf_event")
 int cprof_sample(struct bpf_perf_event_data *ctx)
 {
@@ -209,9 +221,7 @@ int cprof_sample(struct bpf_perf_event_data *ctx)
 	if (!counters)
 		return 0;
 	task = bpf_get_current_task_btf();
-	/* The same test as start_boottime / tick == start_clock_ticks, without a division. */
-	if (task->group_leader->start_boottime - target->start_clock_ticks * ns_per_clock_tick >=
-	    ns_per_clock_tick) {
+	if (!is_target_process(task, target)) {
 		counters->other_process++;
 		return 0;
 	}
@@ -319,8 +329,7 @@ int BPF_PROG(cprof_fork, struct task_struct *parent, struct task_struct *child)
 	target = find_target(parent_tgid);
 	if (!target || !(target->flags & CPROF_TARGET_CHILDREN))
 		return 0;
-	if (parent->group_leader->start_boottime - target->start_clock_ticks * ns_per_clock_tick >=
-	    ns_per_clock_tick)
+	if (!is_target_process(parent, target))
 		return 0; /* the parent's pid names another process now */
 	child_tgid = tgid_in_daemon_ns(child);
 	if (!child_tgid)
@@ -355,12 +364,8 @@ int BPF_PROG(cprof_exit, struct task_struct *task)
 	if (!tgid)
 		return 0;
 	target = find_target(tgid);
-	if (!target || !(target->flags & CPROF_TARGET_INHERITED))
-		return 0;
-	if (task->group_leader->start_boottime - target->start_clock_ticks * ns_per_clock_tick >=
-	    ns_per_clock_tick)
-		return 0;
-	bpf_map_delete_elem(&targets, &tgid);
+	if (target && (target->flags & CPROF_TARGET_INHERITED) && is_target_process(task, target))
+		bpf_map_delete_elem(&targets, &tgid);
 	return 0;
 }
 
