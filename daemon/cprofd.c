@@ -16,6 +16,7 @@
 #include "cprof_protocol.h"
 #include "cprof_record.h"
 #include "json_writer.h"
+#include "leaf_unwind.h"
 #include "proc_stat.h"
 #include "process_table.h"
 #include "profile.h"
@@ -27,6 +28,8 @@
 /* How long stop waits for programs still running on other CPUs to log. */
 #define STOP_SETTLE_TRIES 20
 #define STOP_SETTLE_US 1000
+/* Binaries kept open for leaf-caller recovery: a process maps a few dozen. */
+#define LEAF_UNWIND_FILES 64
 
 struct cprofd {
 	struct cprofd_options opts;
@@ -34,6 +37,7 @@ struct cprofd {
 	struct stack_table *stacks;
 	struct process_table *processes;
 	struct symbolizer *symbols;
+	struct leaf_unwind *leaf; /* recovers the caller of a leaf without a frame */
 	struct session *sessions[CPROF_MAX_SESSIONS]; /* by slot */
 	size_t n_sessions; /* running or ended, not yet forgotten */
 	size_t n_running;  /* still sampling */
@@ -60,7 +64,8 @@ struct cprofd *cprofd__new(const struct cprofd_options *opts)
 	d->stacks = stack_table__new(opts->stack_table_bytes);
 	d->processes = process_table__new(opts->max_processes);
 	d->symbols = symbolizer__new(&sym_opts);
-	if (!d->stacks || !d->processes || !d->symbols)
+	d->leaf = leaf_unwind__new(LEAF_UNWIND_FILES);
+	if (!d->stacks || !d->processes || !d->symbols || !d->leaf)
 		goto err;
 	if (!opts->no_sampler) {
 		struct bpf_sampler_options sampler_opts = {
@@ -91,6 +96,7 @@ void cprofd__free(struct cprofd *d)
 	bpf_sampler__free(d->sampler);
 	for (int slot = 0; slot < CPROF_MAX_SESSIONS; slot++)
 		session__free(d->sessions[slot], d->stacks, d->processes);
+	leaf_unwind__free(d->leaf);
 	symbolizer__free(d->symbols);
 	process_table__free(d->processes);
 	stack_table__free(d->stacks);
@@ -137,6 +143,7 @@ static void on_record(void *ctx, const void *data, size_t size)
 		d->stray_records++;
 		return;
 	}
+	r = leaf_unwind__apply(d->leaf, d->processes, r);
 	session__add_sample(s, d->stacks, d->processes, r);
 	d->total_samples++;
 }
