@@ -27,6 +27,8 @@
 #define RETRY_OPEN_NS (10ull * 1000000000ull)
 /* Bounds on a rule we believe: the return address lies within a sane frame. */
 #define MAX_SP_OFFSET (1u << 20)
+/* .debug_frame is read only from files whose debug sections are at most this big. */
+#define MAX_DEBUG_BYTES (64u << 20)
 
 #define NO_RULE (-1)
 
@@ -188,6 +190,35 @@ out:
 	return err;
 }
 
+/*
+ * Opens the DWARF of elf for its .debug_frame, if the debug sections are
+ * small enough: dwarf_begin_elf() reads them all, and this runs on the
+ * daemon's event loop. NULL otherwise.
+ */
+static Dwarf *open_debug_frame(Elf *elf)
+{
+	uint64_t bytes = 0, found = 0;
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &shdr) || !(name = elf_strptr(elf, shstrndx, shdr.sh_name)))
+			continue;
+		if (strncmp(name, ".debug_", 7) && strncmp(name, ".zdebug_", 8))
+			continue;
+		bytes += shdr.sh_type == SHT_NOBITS ? 0 : shdr.sh_size;
+		found |= !strcmp(name, ".debug_frame") || !strcmp(name, ".zdebug_frame");
+	}
+	if (!found || bytes > MAX_DEBUG_BYTES)
+		return NULL;
+	return dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+}
+
 int leaf_unwind__elf_rule(Elf *elf, uint64_t file_offset, uint32_t *ret_sp_offset)
 {
 	Dwarf_CFI *cfi;
@@ -206,7 +237,7 @@ int leaf_unwind__elf_rule(Elf *elf, uint64_t file_offset, uint32_t *ret_sp_offse
 		dwarf_cfi_end(cfi);
 	if (err != -ENODATA)
 		return err;
-	dwarf = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+	dwarf = open_debug_frame(elf);
 	if (!dwarf)
 		return -ENODATA;
 	err = cfi_rule(dwarf_getcfi(dwarf), vaddr, ret_sp_offset);
@@ -227,38 +258,48 @@ static int unwind_file__rule(struct unwind_file *f, uint64_t file_offset, uint32
 		return err;
 	if (!f->dwarf_tried) {
 		f->dwarf_tried = true;
-		f->dwarf = dwarf_begin_elf(f->elf, DWARF_C_READ, NULL);
+		f->dwarf = open_debug_frame(f->elf);
 	}
 	if (!f->dwarf)
 		return -ENODATA;
 	return cfi_rule(dwarf_getcfi(f->dwarf), vaddr, ret_sp_offset);
 }
 
-/*
- * Opens the file of mapping m of tgid: the mapped file itself through
- * map_files, else the path in the process's root if it is the same inode.
- */
-static int open_mapped_file(pid_t tgid, const struct proc_map *m)
+/* Opens path if it is a regular file with the inode of the maps line; or a negative errno. */
+static int open_checked(const char *path, uint64_t inode)
 {
-	char path[4096];
 	struct stat st;
-	int fd;
+	/* O_NONBLOCK: a path in the target's root may name a FIFO, which must not block us. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, tgid, m->start,
-		 m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0)
-		return fd;
-	if ((size_t)snprintf(path, sizeof(path), "/proc/%d/root%s", tgid, m->path) >= sizeof(path))
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) || st.st_ino != m->inode || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_ino != inode) {
 		close(fd);
 		return -ESTALE;
 	}
 	return fd;
+}
+
+/*
+ * Opens the file of mapping m of tgid: the mapped file itself through
+ * map_files, else the path in the process's root. Only the inode is
+ * compared with the maps line: on overlayfs and btrfs the device stat()
+ * gives is not the one maps shows.
+ */
+static int open_mapped_file(pid_t tgid, const struct proc_map *m)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, tgid, m->start,
+		 m->end);
+	fd = open_checked(path, m->inode);
+	if (fd >= 0)
+		return fd;
+	if ((size_t)snprintf(path, sizeof(path), "/proc/%d/root%s", tgid, m->path) >= sizeof(path))
+		return -ENAMETOOLONG;
+	return open_checked(path, m->inode);
 }
 
 static int unwind_file__open(struct unwind_file *f, pid_t tgid, const struct proc_map *m)
@@ -268,7 +309,11 @@ static int unwind_file__open(struct unwind_file *f, pid_t tgid, const struct pro
 	if (fd < 0)
 		return fd;
 	f->fd = fd;
-	f->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/*
+	 * Read, not mmap: the target may truncate a file it maps, and touching
+	 * a mapping past the end of its file would kill the daemon with SIGBUS.
+	 */
+	f->elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF)
 		return -EINVAL;
 	f->eh_cfi = dwarf_getcfi_elf(f->elf);

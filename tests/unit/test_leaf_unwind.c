@@ -52,63 +52,98 @@ static const char library_source[] =
 	"}\n";
 
 static char dir[] = "/tmp/cprof-leaf-XXXXXX";
-static char library_path[sizeof(dir) + 32];
-static void *library;
-static Elf *library_elf;
-static int library_fd = -1;
 
-/* Builds and loads the library once; 0 or -1 (and the test is skipped). */
+/* The source built two ways: with .eh_frame, and with .debug_frame only. */
+struct library {
+	const char *name;
+	const char *cflags;
+	char path[sizeof(dir) + 32];
+	void *handle;
+	Elf *elf;
+	int fd;
+};
+
+static struct library eh_frame_library = {
+	.name = "libleaf.so", .cflags = "", .fd = -1,
+};
+static struct library debug_frame_library = {
+	.name = "libleaf-debug-frame.so",
+	.cflags = "-fno-asynchronous-unwind-tables -fno-unwind-tables -g",
+	.fd = -1,
+};
+
+static int build_library(struct library *lib, const char *source)
+{
+	char command[1024];
+
+	snprintf(lib->path, sizeof(lib->path), "%s/%s", dir, lib->name);
+	snprintf(command, sizeof(command),
+		 "cc -O2 -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer "
+		 "-fno-optimize-sibling-calls -fPIC -shared %s -o %s %s",
+		 lib->cflags, lib->path, source);
+	if (system(command) != 0)
+		return -1;
+	lib->handle = dlopen(lib->path, RTLD_NOW | RTLD_LOCAL);
+	if (!lib->handle)
+		return -1;
+	lib->fd = open(lib->path, O_RDONLY | O_CLOEXEC);
+	lib->elf = elf_begin(lib->fd, ELF_C_READ, NULL);
+	return lib->elf ? 0 : -1;
+}
+
+/* Builds and loads the libraries once; 0 or -1 (and the test is skipped). */
 static int load_library(void)
 {
-	char source[sizeof(dir) + 32], command[1024];
+	static int result = 1;
+	char source[sizeof(dir) + 32];
 	FILE *f;
 
-	if (library)
-		return 0;
+	if (result <= 0)
+		return result;
+	result = -1;
 	if (!mkdtemp(dir))
 		return -1;
 	snprintf(source, sizeof(source), "%s/leaf.c", dir);
-	snprintf(library_path, sizeof(library_path), "%s/libleaf.so", dir);
 	f = fopen(source, "we");
 	if (!f)
 		return -1;
 	fputs(library_source, f);
 	fclose(f);
-	snprintf(command, sizeof(command),
-		 "cc -O2 -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer "
-		 "-fno-optimize-sibling-calls -fPIC -shared -o %s %s",
-		 library_path, source);
-	if (system(command) != 0)
-		return -1;
-	library = dlopen(library_path, RTLD_NOW | RTLD_LOCAL);
-	if (!library)
-		return -1;
 	elf_version(EV_CURRENT);
-	library_fd = open(library_path, O_RDONLY | O_CLOEXEC);
-	library_elf = elf_begin(library_fd, ELF_C_READ, NULL);
-	return library_elf ? 0 : -1;
+	if (build_library(&eh_frame_library, source) || build_library(&debug_frame_library, source))
+		return -1;
+	result = 0;
+	return 0;
+}
+
+static void unload(struct library *lib)
+{
+	if (lib->elf)
+		elf_end(lib->elf);
+	if (lib->fd >= 0)
+		close(lib->fd);
+	if (lib->handle)
+		dlclose(lib->handle);
+	unlink(lib->path);
 }
 
 static void unload_library(void)
 {
 	char path[sizeof(dir) + 32];
 
-	if (library_elf)
-		elf_end(library_elf);
-	if (library_fd >= 0)
-		close(library_fd);
-	if (library)
-		dlclose(library);
+	unload(&eh_frame_library);
+	unload(&debug_frame_library);
 	snprintf(path, sizeof(path), "%s/leaf.c", dir);
 	unlink(path);
-	unlink(library_path);
 	rmdir(dir);
 }
 
 /* The address of a library symbol in this process, 0 if missing. */
 static uint64_t address_of(const char *symbol)
 {
-	return library ? (uint64_t)(uintptr_t)dlsym(library, symbol) : 0;
+	void *handle = eh_frame_library.handle;
+
+	return handle ? (uint64_t)(uintptr_t)dlsym(handle, symbol) : 0;
 }
 
 /* The file offset of a loaded address, as /proc/self/maps tells. */
@@ -127,14 +162,19 @@ static int file_offset_of(uint64_t address, uint64_t *ret_offset)
 	return m ? 0 : -ENOENT;
 }
 
-static int rule_at(const char *symbol, uint32_t *ret_sp_offset)
+static int rule_in(struct library *lib, const char *symbol, uint32_t *ret_sp_offset)
 {
 	uint64_t offset;
-	int err = file_offset_of(address_of(symbol), &offset);
+	int err = file_offset_of((uint64_t)(uintptr_t)dlsym(lib->handle, symbol), &offset);
 
 	if (err)
 		return err;
-	return leaf_unwind__elf_rule(library_elf, offset, ret_sp_offset);
+	return leaf_unwind__elf_rule(lib->elf, offset, ret_sp_offset);
+}
+
+static int rule_at(const char *symbol, uint32_t *ret_sp_offset)
+{
+	return rule_in(&eh_frame_library, symbol, ret_sp_offset);
 }
 
 static void test_rules(void)
@@ -155,8 +195,22 @@ static void test_rules(void)
 	/* The body of a function with its frame set up: CFA is rbp-based, no rule. */
 	ASSERT_EQ(rule_at("framed_body", &sp_offset), -ENOENT);
 	/* Offsets no segment maps, and no ELF at all. */
-	ASSERT_EQ(leaf_unwind__elf_rule(library_elf, 1ull << 40, &sp_offset), -EINVAL);
+	ASSERT_EQ(leaf_unwind__elf_rule(eh_frame_library.elf, 1ull << 40, &sp_offset), -EINVAL);
 	ASSERT_EQ(leaf_unwind__elf_rule(NULL, 0, &sp_offset), -EINVAL);
+}
+
+/* Built without .eh_frame, the same rules come from .debug_frame. */
+static void test_debug_frame_rules(void)
+{
+	uint32_t sp_offset = 12345;
+
+	if (load_library())
+		TEST_SKIP("cannot build or load a library with cc in %s", dir);
+	ASSERT_OK(rule_in(&debug_frame_library, "frameless_body", &sp_offset));
+	ASSERT_EQ(sp_offset, 0);
+	ASSERT_OK(rule_in(&debug_frame_library, "pushes_body", &sp_offset));
+	ASSERT_EQ(sp_offset, 24);
+	ASSERT_EQ(rule_in(&debug_frame_library, "framed_body", &sp_offset), -ENOENT);
 }
 
 /* A record of this process with one kernel frame and the user frames given. */
@@ -265,6 +319,7 @@ out:
 int main(void)
 {
 	RUN_TEST(test_rules);
+	RUN_TEST(test_debug_frame_rules);
 	RUN_TEST(test_apply);
 	unload_library();
 	leaf_unwind__free(NULL);
