@@ -222,6 +222,7 @@ static int run_replay(const char *path, double seconds)
 	printf("stray_records %llu\n", (unsigned long long)st.stray);
 	leaf_unwind__stats(st.leaf, &leaf_stats);
 	printf("leaf_callers_recovered %llu\n", (unsigned long long)leaf_stats.recovered);
+	printf("leaf_callers_not_captured %llu\n", (unsigned long long)leaf_stats.not_captured);
 	printf("cold_samples_per_cpu_second %.0f\n",
 	       st.samples * 1e9 / (double)(cpu1 - cpu0 ? cpu1 - cpu0 : 1));
 
