@@ -5,7 +5,9 @@
  *   replay FILE [--seconds N]
  *     Reads records captured by bench/capture and feeds them, in a loop,
  *     through what the daemon does per record: record__decode_sample(), the
- *     session by slot, session__add_sample() (stack table intern + count).
+ *     session by slot, leaf_unwind__apply() (the leaf's caller: needs the
+ *     captured processes still running, as their maps and files are read),
+ *     session__add_sample() (stack table intern + count).
  *     The first pass starts from empty tables (every stack new); the later
  *     passes find every stack already there, as a long session does.
  *     Prints samples per second of CPU time on one core for both.
@@ -26,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "leaf_unwind.h"
 #include "process_table.h"
 #include "profile.h"
 #include "record.h"
@@ -103,6 +106,7 @@ out:
 struct replay_state {
 	struct stack_table *stacks;
 	struct process_table *processes;
+	struct leaf_unwind *leaf;
 	struct session *sessions[CPROF_MAX_SESSIONS];
 	uint64_t samples, bad, stray;
 };
@@ -126,6 +130,7 @@ static void replay_pass(struct replay_state *st, const struct records *recs)
 			st->stray++;
 			continue;
 		}
+		r = leaf_unwind__apply(st->leaf, st->processes, r);
 		session__add_sample(s, st->stacks, st->processes, r);
 		st->samples++;
 	}
@@ -153,6 +158,7 @@ static void free_state(struct replay_state *st)
 {
 	for (int i = 0; i < CPROF_MAX_SESSIONS; i++)
 		session__free(st->sessions[i], st->stacks, st->processes);
+	leaf_unwind__free(st->leaf);
 	process_table__free(st->processes);
 	stack_table__free(st->stacks);
 	memset(st, 0, sizeof(*st));
@@ -163,7 +169,8 @@ static int new_state(struct replay_state *st)
 	memset(st, 0, sizeof(*st));
 	st->stacks = stack_table__new(STACK_TABLE_BYTES);
 	st->processes = process_table__new(MAX_PROCESSES);
-	if (!st->stacks || !st->processes) {
+	st->leaf = leaf_unwind__new(64);
+	if (!st->stacks || !st->processes || !st->leaf) {
 		free_state(st);
 		return -ENOMEM;
 	}
@@ -176,6 +183,7 @@ static int run_replay(const char *path, double seconds)
 	struct records recs = { 0 };
 	uint64_t cpu0, cpu1, wall0, wall1, passes = 0, samples0;
 	uint64_t frames = 0, max_depth = 0;
+	struct leaf_unwind_stats leaf_stats;
 	size_t n_stacks;
 	int err;
 
@@ -212,6 +220,9 @@ static int run_replay(const char *path, double seconds)
 	printf("distinct_stacks %zu\n", n_stacks);
 	printf("bad_records %llu\n", (unsigned long long)st.bad);
 	printf("stray_records %llu\n", (unsigned long long)st.stray);
+	leaf_unwind__stats(st.leaf, &leaf_stats);
+	printf("leaf_callers_recovered %llu\n", (unsigned long long)leaf_stats.recovered);
+	printf("leaf_callers_not_captured %llu\n", (unsigned long long)leaf_stats.not_captured);
 	printf("cold_samples_per_cpu_second %.0f\n",
 	       st.samples * 1e9 / (double)(cpu1 - cpu0 ? cpu1 - cpu0 : 1));
 

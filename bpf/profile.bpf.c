@@ -147,14 +147,20 @@ store:
  * kernel stack, whether the tick interrupted user code or the kernel (a
  * system call, a fault). Frame records are read as 64-bit ones: a 32-bit
  * (compat) process gets its leaf right and the frames above it wrong.
+ *
+ * The first window starts at the user sp rather than at fp: the words at
+ * sp go into the record (leaf_stack) for the daemon to recover the caller
+ * of a leaf without a frame, and the first frame record, a little above
+ * sp, is usually in the same page, so this costs no extra read.
  * Returns the bytes stored, or -1 when the task has no user stack.
  */
 static __always_inline long read_user_stack(struct bpf_perf_event_data *ctx,
 					    struct task_struct *task, struct scratch *scratch,
-					    __u64 *ips)
+					    struct cprof_sample_record *r, __u64 *ips)
 {
 	struct user_walk w = { .scratch = scratch, .ips = ips, .depth = 1 };
 	struct pt_regs *regs;
+	__u64 sp, bytes, words;
 
 	/* Only a task with user memory has a user stack: not a kernel thread. */
 	if ((long)PT_REGS_IP(&ctx->regs) < 0 && !task->mm)
@@ -164,6 +170,20 @@ static __always_inline long read_user_stack(struct bpf_perf_event_data *ctx,
 		return -1;
 	ips[0] = PT_REGS_IP(regs);
 	w.fp = PT_REGS_FP(regs);
+
+	sp = PT_REGS_SP(regs);
+	bytes = STACK_PAGE_BYTES - (sp & (STACK_PAGE_BYTES - 1));
+	if (!bpf_probe_read_user(scratch->window, bytes, (void *)sp)) {
+		w.window_base = sp;
+		w.window_bytes = bytes;
+		words = bytes / sizeof(__u64);
+		if (words > CPROF_LEAF_STACK_WORDS)
+			words = CPROF_LEAF_STACK_WORDS;
+		for (int i = 0; i < CPROF_LEAF_STACK_WORDS; i++)
+			if (i < words)
+				r->leaf_stack[i] = scratch->window[i];
+		r->leaf_stack_words = words;
+	}
 	bpf_loop(CPROF_MAX_USER_FRAMES - 1, user_walk_step, &w, 0);
 	return w.depth * sizeof(__u64);
 }
@@ -243,6 +263,9 @@ int cprof_sample(struct bpf_perf_event_data *ctx)
 	r->time_ns = bpf_ktime_get_ns();
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 	r->flags = 0;
+	r->leaf_stack_words = 0;
+	__builtin_memset(r->reserved, 0, sizeof(r->reserved));
+	__builtin_memset(r->leaf_stack, 0, sizeof(r->leaf_stack));
 
 	/* A tick that interrupted user code has no kernel stack to read. */
 	if ((long)PT_REGS_IP(&ctx->regs) >= 0)
@@ -259,7 +282,7 @@ int cprof_sample(struct bpf_perf_event_data *ctx)
 		kernel_bytes = 0;
 	kernel_bytes &= ~7L;
 
-	user_bytes = read_user_stack(ctx, task, scratch, (void *)r->ips + kernel_bytes);
+	user_bytes = read_user_stack(ctx, task, scratch, r, (void *)r->ips + kernel_bytes);
 	if (user_bytes < 0) {
 		r->flags |= CPROF_SAMPLE_USER_STACK_ERROR;
 		counters->user_stack_errors++;

@@ -17,6 +17,7 @@
 #include "cprof_protocol.h"
 #include "cprof_record.h"
 #include "json_writer.h"
+#include "leaf_unwind.h"
 #include "proc_stat.h"
 #include "process_table.h"
 #include "profile.h"
@@ -29,6 +30,8 @@
 /* How long stop waits for programs still running on other CPUs to log. */
 #define STOP_SETTLE_TRIES 20
 #define STOP_SETTLE_US 1000
+/* Binaries kept open for leaf-caller recovery: a process maps a few dozen. */
+#define LEAF_UNWIND_FILES 64
 
 /* Task event buffers, per CPU: a fork-and-exec storm of 1000 processes a second fits. */
 #define TASK_EVENTS_BYTES_PER_CPU (512u << 10)
@@ -44,6 +47,7 @@ struct cprofd {
 	struct task_events *task_events; /* open while sampling, NULL if they cannot be */
 	int task_events_error; /* why they could not be opened, last time */
 	int epoll_fd; /* the ring buffer's and the task events' fds */
+	struct leaf_unwind *leaf; /* recovers the caller of a leaf without a frame */
 	struct session *sessions[CPROF_MAX_SESSIONS]; /* by slot */
 	size_t n_sessions; /* running or ended, not yet forgotten */
 	size_t n_running;  /* still sampling */
@@ -71,7 +75,8 @@ struct cprofd *cprofd__new(const struct cprofd_options *opts)
 	d->stacks = stack_table__new(opts->stack_table_bytes);
 	d->processes = process_table__new(opts->max_processes);
 	d->symbols = symbolizer__new(&sym_opts);
-	if (!d->stacks || !d->processes || !d->symbols)
+	d->leaf = leaf_unwind__new(LEAF_UNWIND_FILES);
+	if (!d->stacks || !d->processes || !d->symbols || !d->leaf)
 		goto err;
 	if (!opts->no_sampler) {
 		struct bpf_sampler_options sampler_opts = {
@@ -80,7 +85,6 @@ struct cprofd *cprofd__new(const struct cprofd_options *opts)
 			.on_record = on_record,
 			.ctx = d,
 		};
-
 		struct epoll_event ev = { .events = EPOLLIN };
 
 		d->sampler = bpf_sampler__new(&sampler_opts);
@@ -113,6 +117,7 @@ void cprofd__free(struct cprofd *d)
 		close(d->epoll_fd);
 	for (int slot = 0; slot < CPROF_MAX_SESSIONS; slot++)
 		session__free(d->sessions[slot], d->stacks, d->processes);
+	leaf_unwind__free(d->leaf);
 	symbolizer__free(d->symbols);
 	process_table__free(d->processes);
 	stack_table__free(d->stacks);
@@ -159,6 +164,9 @@ static void on_record(void *ctx, const void *data, size_t size)
 		d->stray_records++;
 		return;
 	}
+	/* The leaf's unwind rule is found through the process's maps: hold it first. */
+	session__hold_process(s, d->processes, r->tgid);
+	r = leaf_unwind__apply(d->leaf, d->processes, r);
 	session__add_sample(s, d->stacks, d->processes, r);
 	d->total_samples++;
 }

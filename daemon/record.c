@@ -15,6 +15,8 @@ const struct cprof_sample_record *record__decode_sample(const void *data, size_t
 	if (r->kernel_depth > CPROF_MAX_KERNEL_FRAMES || r->user_depth > CPROF_MAX_USER_FRAMES ||
 	    size != sizeof(*r) + ((size_t)r->kernel_depth + r->user_depth) * sizeof(__u64))
 		return NULL;
+	if (r->leaf_stack_words > CPROF_LEAF_STACK_WORDS)
+		return NULL;
 	if (r->session_slot >= CPROF_MAX_SESSIONS)
 		return NULL;
 	return r;

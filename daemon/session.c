@@ -103,10 +103,15 @@ static size_t process_index(const struct session *s, pid_t tgid)
 
 int session__hold_process(struct session *s, struct process_table *processes, pid_t tgid)
 {
-	size_t i = process_index(s, tgid);
+	size_t i;
 	void *grown;
 	int err;
 
+	/* The last process seen is the likely one: skip the search for it. */
+	if (s->n_processes && s->last_tgid == tgid)
+		return 0;
+	s->last_tgid = tgid;
+	i = process_index(s, tgid);
 	if (i < s->n_processes && s->processes[i] == tgid)
 		return 0;
 	err = array__reserve(s->processes, sizeof(*s->processes), &s->processes_capacity,
@@ -142,11 +147,7 @@ int session__add_sample(struct session *s, struct stack_table *stacks,
 	while (user_depth > 0 && r->ips[r->kernel_depth + user_depth - 1] == 0)
 		user_depth--;
 
-	/* The last process seen is the likely one: skip the search for it. */
-	if (s->n_processes == 0 || s->last_tgid != (pid_t)r->tgid) {
-		session__hold_process(s, processes, r->tgid);
-		s->last_tgid = r->tgid;
-	}
+	session__hold_process(s, processes, r->tgid);
 	if (r->flags & (CPROF_SAMPLE_USER_STACK_ERROR | CPROF_SAMPLE_KERNEL_STACK_ERROR))
 		s->stack_errors++;
 

@@ -33,8 +33,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(r->session_slot < CPROF_MAX_SESSIONS);
 		FUZZ_CHECK(r->kernel_depth <= CPROF_MAX_KERNEL_FRAMES);
 		FUZZ_CHECK(r->user_depth <= CPROF_MAX_USER_FRAMES);
+		FUZZ_CHECK(r->leaf_stack_words <= CPROF_LEAF_STACK_WORDS);
 		sum = r->tgid + r->tid + r->cpu + r->time_ns + r->flags;
 		sum += strnlen(r->comm, sizeof(r->comm));
+		for (size_t i = 0; i < r->leaf_stack_words; i++)
+			sum += r->leaf_stack[i];
 		for (size_t i = 0; i < depth; i++)
 			sum += r->ips[i];
 	}

@@ -29,3 +29,13 @@ clang $small $bare -g1 "$src" -o "$tmp/linked"
 objcopy --only-keep-debug "$tmp/linked" "$tmp/linked.debug"
 objcopy --strip-all --add-gnu-debuglink="$tmp/linked.debug" "$tmp/linked" "$out/debuglink"
 ls -l "$out"
+
+# Unwind info for leaf-caller recovery: .eh_frame, and .debug_frame alone.
+mkdir -p "$here/corpus/leaf_unwind"
+clang -Os -fno-ident -Wl,-z,noseparate-code $bare "$src" -o "$here/corpus/leaf_unwind/eh_frame"
+strip --strip-all "$here/corpus/leaf_unwind/eh_frame"
+clang -Os -fno-ident -Wl,-z,noseparate-code $bare -fno-asynchronous-unwind-tables -g1 "$src" \
+	-o "$tmp/debug_frame"
+objcopy --strip-all --keep-section=.debug_frame "$tmp/debug_frame" \
+	"$here/corpus/leaf_unwind/debug_frame"
+ls -l "$here/corpus/leaf_unwind"

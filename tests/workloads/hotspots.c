@@ -22,6 +22,10 @@
  * the leaf's caller. Each hot function therefore calls start_value() once on
  * entry, before its loop: that makes it a non-leaf, so its prologue pushes
  * %rbp and a sample taken in the loop unwinds to run_workload and main.
+ * (cprofd recovers a frameless leaf's caller itself, daemon/leaf_unwind.c,
+ * but perf -g, which the tests compare against, does not: the workaround
+ * stays so both see the same stacks. tests/workloads/leaf_calls.c has the
+ * real leaves.)
  * noclone keeps gcc from renaming a function into a ".constprop" clone.
  *
  * Prints its pid on stdout, then runs until killed or for --seconds N.
