@@ -33,8 +33,13 @@
 /* Binaries kept open for leaf-caller recovery: a process maps a few dozen. */
 #define LEAF_UNWIND_FILES 64
 
-/* Task event buffers, per CPU: a fork-and-exec storm of 1000 processes a second fits. */
-#define TASK_EVENTS_BYTES_PER_CPU (512u << 10)
+/*
+ * Task event buffers, per CPU: a fork-and-exec storm of 1000 processes a
+ * second fits, and the pages stay within half of the locked memory the
+ * kernel grants a user without CAP_IPC_LOCK (kernel.perf_event_mlock_kb,
+ * 516 KiB per CPU).
+ */
+#define TASK_EVENTS_BYTES_PER_CPU (256u << 10)
 /* A task event younger than this may still be being written on another CPU. */
 #define TASK_EVENTS_MARGIN_NS 10000000ull
 

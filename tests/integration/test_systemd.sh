@@ -255,6 +255,9 @@ sctl status cprofd.service >"$TMP/status.txt" 2>&1
 diag "$(grep -E 'Active:|Status:' "$TMP/status.txt" | sed 's/^ *//' | tr '\n' ' ')"
 check "systemctl status shows the session and its samples" \
 	grep -Eq 'Status: "1 session running, [1-9][0-9]* samples' "$TMP/status.txt"
+cprofctl_in status --json >"$TMP/task.json"
+check "task events open under the hardening (CAP_PERFMON, locked-memory limits)" \
+	test "$(json_field "$TMP/task.json" "j['daemon']['task_events']")" = open
 sleep 1.5
 cprofctl_in stop "$hot_pid" -o "$TMP/hot.pb.gz" >"$TMP/stop.txt"
 diag "$(cat "$TMP/stop.txt")"
