@@ -696,7 +696,8 @@ static int build_table(struct binary *b, struct raw_syms *raw)
 	struct func_sym *syms;
 	char *names;
 
-	qsort(raw->v, raw->n, sizeof(*raw->v), raw_sym_compare);
+	if (raw->n > 1)
+		qsort(raw->v, raw->n, sizeof(*raw->v), raw_sym_compare);
 
 	/* Keep the first, preferred alias of each address, with the largest size any has. */
 	for (i = 0; i < raw->n; i++) {

@@ -43,6 +43,11 @@ finish() {
 		kill "$pid" 2>/dev/null
 	done
 	wait 2>/dev/null
+	# A failure is diagnosed from the daemon's log: show its end before it goes.
+	if [ "$n_failed" != 0 ] && [ -s "$TMP/cprofd.log" ]; then
+		diag "the end of cprofd's log:"
+		tail -n 30 "$TMP/cprofd.log" | sed 's/^/#   /'
+	fi
 	rm -rf "$TMP"
 	if [ "$n_skipped" != 0 ]; then
 		echo "$n_passed passed, $n_failed failed, $n_skipped skipped"
