@@ -9,8 +9,10 @@
 # names. Then a perf map that names all of memory otherwise: where both
 # exist, the jitdump's names must win.
 #
-# node buffers the dump and writes it out in pieces (and at exit), so the
-# profiles are taken over runs that end before the profile is built.
+# node buffers the dump and writes it out in pieces (and at exit), so these
+# profiles are of runs that end before the profile is built. Last, a
+# running node with --perf-basic-prof as well: the perf map names what the
+# dump does not hold yet.
 set -u
 BUILD=${1:-build}
 . "$(dirname "$0")/lib/common.sh"
@@ -57,11 +59,12 @@ while (Date.now() < end) {
 console.log(sum > 0);
 JS
 
-# start_node SECONDS: runs hot.js in $TMP (where the dump goes), sets NODE_PID
-# once node has mapped its jit-PID.dump.
+# start_node SECONDS [NODE_OPTIONS...]: runs hot.js in $TMP (where the dump
+# goes), sets NODE_PID once node has mapped its jit-PID.dump.
 start_node() {
-	(cd "$TMP" && exec node --perf-prof --interpreted-frames-native-stack hot.js "$1" \
-		>"$TMP/node.out" 2>&1) &
+	local seconds=$1; shift
+	(cd "$TMP" && exec node --perf-prof --interpreted-frames-native-stack "$@" hot.js \
+		"$seconds" >"$TMP/node.out" 2>&1) &
 	NODE_PID=$!
 	pids_to_kill+=("$NODE_PID")
 	for _ in $(seq 100); do
@@ -136,6 +139,25 @@ if start_node 4; then
 		grep -q ' Builtins_JSEntry$' "$TMP/both.txt"
 else
 	not_ok "node maps its jit-PID.dump (second run)"
+fi
+
+# --- a running process: the perf map names what the dump has yet to say -----
+# node writes the dump out in pieces: while it runs, the hot code compiled
+# last may not be in the file yet. With --perf-basic-prof as well, the perf
+# map (written at once) names it.
+if start_node 6 --perf-basic-prof; then
+	node_pid=$NODE_PID
+	sleep 1
+	"$CPROFCTL" profile "$node_pid" --hz 99 --seconds 2 -o "$TMP/live.pb.gz" >"$TMP/live.txt"
+	diag "while node runs: $(cat "$TMP/live.txt"), dump $(stat -c %s "$TMP/jit-$node_pid.dump") bytes"
+	pprof_top "$TMP/live.pb.gz" >"$TMP/live-top.txt"
+	check "while node runs, with its perf map too, the hot functions are named" \
+		grep -Eq ' JS:\*cprofHot(Mix|Root) /' "$TMP/live-top.txt"
+	kill "$node_pid" 2>/dev/null
+	wait "$node_pid" 2>/dev/null
+	rm -f "/tmp/perf-$node_pid.map"
+else
+	not_ok "node maps its jit-PID.dump (third run)"
 fi
 
 stop_daemon
