@@ -113,7 +113,8 @@ static int reader_get(struct reader *r, uint64_t offset, size_t n, const uint8_t
 		want = r->size - offset < r->window_capacity ? (size_t)(r->size - offset)
 							     : r->window_capacity;
 		while (got < want) {
-			ssize_t k = pread(r->fd, r->window + got, want - got, (off_t)(offset + got));
+			ssize_t k =
+				pread(r->fd, r->window + got, want - got, (off_t)(offset + got));
 
 			if (k < 0 && errno == EINTR)
 				continue;

@@ -222,8 +222,7 @@ int perf_map_builder__add(struct perf_map_builder *b, uint64_t start, uint64_t s
 
 	if (size == 0 || start + size < start || !valid_name(name, name_len))
 		return -EINVAL;
-	if (b->map.n_entries == PERF_MAP_MAX_ENTRIES ||
-	    offset + name_len + 1 > PERF_MAP_MAX_BYTES)
+	if (b->map.n_entries == PERF_MAP_MAX_ENTRIES || offset + name_len + 1 > PERF_MAP_MAX_BYTES)
 		return -E2BIG;
 	/* The arena is capped far below 4 GiB: offsets fit the entries' 32 bits. */
 	if (array__reserve(b->map.names, 1, &b->names_capacity, offset, name_len + 1, 4096,

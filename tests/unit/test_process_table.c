@@ -127,7 +127,8 @@ static bool path_ends_with(const struct proc_map *m, void *arg)
 static void test_find_file(void)
 {
 	char dir[] = "/tmp/cprof-process-table-XXXXXX", path[PATH_MAX], name[64];
-	struct proc_map newer = { .start = 0x30000000, .end = 0x30001000, .path = "/b/marker" };
+	struct proc_map older = { .start = 0x30000000, .end = 0x30001000, .path = "/b/marker" };
+	struct proc_map newer = { .start = 0x40000000, .end = 0x40001000, .path = "/a/marker" };
 	struct process_table *t = NULL;
 	const struct proc_map *m;
 	void *mapped = MAP_FAILED;
@@ -155,11 +156,9 @@ static void test_find_file(void)
 	ASSERT_TRUE(process_table__find_file(t, getpid(), path_ends_with, "no-such.dump") == NULL);
 	ASSERT_TRUE(process_table__find_file(t, pid_nobody_has(), path_ends_with, name) == NULL);
 	/* A newer mapping of a matching file is found first. */
-	process_table__on_mmap(t, getpid(), &newer);
+	process_table__on_mmap(t, getpid(), &older);
 	process_table__on_exec(t, getpid());
-	process_table__on_mmap(t, getpid(), &(struct proc_map){ .start = 0x40000000,
-								 .end = 0x40001000,
-								 .path = "/a/marker" });
+	process_table__on_mmap(t, getpid(), &newer);
 	m = process_table__find_file(t, getpid(), path_ends_with, "marker");
 	if (ASSERT_NOT_NULL(m))
 		ASSERT_STREQ(m->path, "/a/marker");
