@@ -63,6 +63,49 @@ size_t perf_map__rejected(const struct perf_map *map);
 /* Bytes the map holds. */
 size_t perf_map__memory(const struct perf_map *map);
 
+/*
+ * Building a map from ranges given one by one, for formats other than the
+ * text one (jitdump). The rules are the text's: a name is 1 to
+ * PERF_MAP_MAX_NAME_LEN bytes without control bytes, at most
+ * PERF_MAP_MAX_ENTRIES ranges, and where ranges overlap the one given
+ * later wins.
+ */
+struct perf_map_builder;
+
+/* Returns an empty builder, or NULL with errno set. */
+struct perf_map_builder *perf_map_builder__new(void);
+
+/*
+ * Adds [start, start + size) named by the name_len bytes at name (copied).
+ * Returns 0; -EINVAL for an empty or wrapping range or a bad name (the
+ * builder is unchanged, the caller may go on); -E2BIG past
+ * PERF_MAP_MAX_ENTRIES or PERF_MAP_MAX_BYTES of names; -ENOMEM.
+ */
+int perf_map_builder__add(struct perf_map_builder *b, uint64_t start, uint64_t size,
+			  const char *name, size_t name_len);
+
+/*
+ * Code that moved: the range last added at old_start is named again at
+ * [new_start, new_start + size), as if added now. The old range keeps its
+ * name: samples taken there before the move still belong to it, and code
+ * loaded there later is added later, so it wins. Returns 0; -ENOENT when
+ * nothing was added at old_start; otherwise as __add().
+ */
+int perf_map_builder__move(struct perf_map_builder *b, uint64_t old_start, uint64_t new_start,
+			   uint64_t size);
+
+/* Counts an input record the caller refused, for perf_map__rejected(). */
+void perf_map_builder__reject(struct perf_map_builder *b);
+
+/*
+ * Turns the builder into a map: *ret_map (free with perf_map__free) and 0,
+ * or -ENOMEM. The builder is consumed either way.
+ */
+int perf_map_builder__finish(struct perf_map_builder *b, struct perf_map **ret_map);
+
+/* Frees a builder not finished; NULL is a no-op. */
+void perf_map_builder__free(struct perf_map_builder *b);
+
 /* Frees the map; NULL is a no-op. */
 void perf_map__free(struct perf_map *map);
 

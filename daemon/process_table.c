@@ -353,6 +353,24 @@ const struct proc_map *process_table__main_mapping(struct process_table *t, pid_
 	return NULL;
 }
 
+const struct proc_map *process_table__find_file(const struct process_table *t, pid_t tgid,
+						bool (*match)(const struct proc_map *m, void *arg),
+						void *arg)
+{
+	const struct process *p = lookup(t, tgid);
+
+	if (!p)
+		return NULL;
+	for (unsigned int i = 0; i < p->n_snapshots; i++) {
+		const struct proc_maps *maps = &p->snapshots[i];
+
+		for (size_t j = 0; j < maps->n; j++)
+			if (maps->maps[j].path && match(&maps->maps[j], arg))
+				return &maps->maps[j];
+	}
+	return NULL;
+}
+
 int process_table__owner(const struct process_table *t, pid_t tgid, uid_t *ret_uid)
 {
 	const struct process *p = lookup(t, tgid);

@@ -46,6 +46,16 @@ const struct proc_map *process_table__find(struct process_table *t, pid_t tgid, 
 const struct proc_map *process_table__main_mapping(struct process_table *t, pid_t tgid);
 
 /*
+ * A mapping of tgid's that match() accepts (given arg too), the newest
+ * snapshot first: how a file the process maps to tell profilers something
+ * (a JIT's jit-PID.dump) is found. NULL if none. The maps are not re-read.
+ * Valid as for __find().
+ */
+const struct proc_map *process_table__find_file(const struct process_table *t, pid_t tgid,
+						bool (*match)(const struct proc_map *m, void *arg),
+						void *arg);
+
+/*
  * The owner (real uid) of tgid as seen when its entry was made, so files it
  * wrote (perf maps) can be checked after it is gone. Returns 0, or -ENOENT
  * when the tgid is unknown or its owner could not be read.

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "jitdump.h"
 #include "perf_map.h"
 #include "pprof.h"
 #include "process_table.h"
@@ -20,13 +21,14 @@
 #define KERNEL_START 0xffff800000000000ull
 #define KERNEL_NAME "[kernel.kallsyms]"
 #define NAME_MAX_LEN 512
-/* Processes in one profile whose perf maps are read; a session has one. */
+/* Processes in one profile whose JIT names are read; a session has one. */
 #define MAX_PERF_MAPS 16
 
-/* A process's perf map, read once per profile. */
+/* A process's JIT names, read once per profile. */
 struct perf_map_slot {
 	uint32_t tgid;
-	struct perf_map *map; /* NULL: none, unreadable or refused */
+	struct perf_map *map; /* /tmp/perf-PID.map; NULL: none, unreadable or refused */
+	struct perf_map *jitdump; /* the jit-PID.dump it maps; NULL likewise */
 };
 
 /* The pprof mapping made for one process mapping. */
@@ -180,17 +182,26 @@ static uint64_t kernel_location(struct profile_ctx *ctx, uint64_t address, uint6
 	return pprof_builder__location(ctx->pprof, ctx->kernel_mapping, address, &line, 1);
 }
 
-/* The perf map of tgid (/tmp/perf-PID.map), read on first use; NULL if none. */
-static const struct perf_map *perf_map_of(struct profile_ctx *ctx, uint32_t tgid)
+/* A mapping of a jitdump named after the pid in arg, or any when arg is NULL. */
+static bool is_jitdump(const struct proc_map *m, void *arg)
+{
+	uint32_t pid;
+
+	return jitdump__is_dump_name(m->path, &pid) && (!arg || pid == *(uint32_t *)arg);
+}
+
+/* The JIT names of tgid, its perf map and its jitdump, read on first use; NULL past the bound. */
+static const struct perf_map_slot *perf_map_of(struct profile_ctx *ctx, uint32_t tgid)
 {
 	struct perf_map_slot *slot;
+	const struct proc_map *m;
 	char path[64];
 	uid_t owner;
 	size_t i;
 
 	for (i = 0; i < ctx->n_perf_maps; i++)
 		if (ctx->perf_maps[i].tgid == tgid)
-			return ctx->perf_maps[i].map;
+			return &ctx->perf_maps[i];
 	if (ctx->n_perf_maps == MAX_PERF_MAPS)
 		return NULL;
 	slot = &ctx->perf_maps[ctx->n_perf_maps++];
@@ -201,7 +212,25 @@ static const struct perf_map *perf_map_of(struct profile_ctx *ctx, uint32_t tgid
 	snprintf(path, sizeof(path), "/tmp/perf-%u.map", tgid);
 	if (perf_map__read(path, owner, &slot->map))
 		slot->map = NULL;
-	return slot->map;
+	/* Its own pid's dump first; in a PID namespace the name has the pid it sees there. */
+	m = process_table__find_file(ctx->processes, (pid_t)tgid, is_jitdump, &tgid);
+	if (!m)
+		m = process_table__find_file(ctx->processes, (pid_t)tgid, is_jitdump, NULL);
+	if (!m || jitdump__read_mapped((pid_t)tgid, m, owner, &slot->jitdump))
+		slot->jitdump = NULL;
+	return slot;
+}
+
+/* The JIT's name for lookup in tgid: the jitdump's, richer, else the perf map's. */
+static const char *jit_name_of(struct profile_ctx *ctx, uint32_t tgid, uint64_t lookup)
+{
+	const struct perf_map_slot *slot = perf_map_of(ctx, tgid);
+	const char *name;
+
+	if (!slot)
+		return NULL;
+	name = perf_map__find(slot->jitdump, lookup, NULL);
+	return name ? name : perf_map__find(slot->map, lookup, NULL);
 }
 
 /*
@@ -240,7 +269,7 @@ static uint64_t user_location(struct profile_ctx *ctx, uint32_t tgid, uint64_t a
 	if (id)
 		return id;
 
-	if (may_be_jit(m) && (jit_name = perf_map__find(perf_map_of(ctx, tgid), lookup, NULL))) {
+	if (may_be_jit(m) && (jit_name = jit_name_of(ctx, tgid, lookup))) {
 		line.function_name = jit_name;
 		return pprof_builder__location(ctx->pprof, map_id, address, &line, 1);
 	}
@@ -367,8 +396,10 @@ int profile__build(const struct session *s, const struct stack_table *stacks,
 		err = pprof_builder__encode(ctx.pprof, ret_data, ret_size);
 out:
 	pprof_builder__free(ctx.pprof);
-	for (size_t i = 0; i < ctx.n_perf_maps; i++)
+	for (size_t i = 0; i < ctx.n_perf_maps; i++) {
 		perf_map__free(ctx.perf_maps[i].map);
+		perf_map__free(ctx.perf_maps[i].jitdump);
+	}
 	free(ctx.mappings);
 	free(ctx.frames);
 	return err;

@@ -362,7 +362,8 @@ int task_events__drain(struct task_events *t, uint64_t margin_ns, task_event_fn 
 
 	for (int i = 0; i < t->n_cpus; i++)
 		read_buffer(t, &t->cpus[i]);
-	if (t->n_pending > 1) /* qsort() wants a real array, even of none */
+	/* Before the first record there is no array: qsort() must not be given NULL. */
+	if (t->n_pending > 1)
 		qsort(t->pending, t->n_pending, sizeof(*t->pending), by_time);
 
 	for (; n < t->n_pending; n++) {

@@ -215,6 +215,66 @@ out:
 	rmdir(dir);
 }
 
+static void test_builder(void)
+{
+	struct perf_map_builder *b = perf_map_builder__new();
+	struct perf_map *map = NULL;
+	uint64_t start = 0;
+	char name[16];
+	int i;
+
+	if (!ASSERT_NOT_NULL(b))
+		return;
+	ASSERT_OK(perf_map_builder__add(b, 0x1000, 0x100, "first", 5));
+	/* Bad ranges and names leave the builder as it was. */
+	ASSERT_EQ(perf_map_builder__add(b, 0x2000, 0, "empty", 5), -EINVAL);
+	ASSERT_EQ(perf_map_builder__add(b, UINT64_MAX - 1, 4, "wraps", 5), -EINVAL);
+	ASSERT_EQ(perf_map_builder__add(b, 0x2000, 1, "", 0), -EINVAL);
+	ASSERT_EQ(perf_map_builder__add(b, 0x2000, 1, "a\nb", 3), -EINVAL);
+	ASSERT_EQ(perf_map_builder__add(b, 0x2000, 1, "a\0b", 3), -EINVAL);
+	/* Nothing at 0x5000 to move yet. */
+	ASSERT_EQ(perf_map_builder__move(b, 0x5000, 0x6000, 0x10), -ENOENT);
+	perf_map_builder__reject(b);
+	/* Many starts, so the lookup by start grows while moves go on. */
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		ASSERT_OK(perf_map_builder__add(b, 0x100000 + (uint64_t)i * 0x100, 0x80, name,
+						strlen(name)));
+		if (i % 7 == 0)
+			ASSERT_OK(perf_map_builder__move(b, 0x100000 + (uint64_t)i * 0x100,
+							 0x900000 + (uint64_t)i * 0x100, 0x80));
+	}
+	/* A move names the new place after the latest code at the old one. */
+	ASSERT_OK(perf_map_builder__add(b, 0x1000, 0x100, "second", 6));
+	ASSERT_OK(perf_map_builder__move(b, 0x1000, 0x8000, 0x100));
+	/* Code loaded at the new place later wins over the move. */
+	ASSERT_OK(perf_map_builder__move(b, 0x1000, 0xa000, 0x100));
+	ASSERT_OK(perf_map_builder__add(b, 0xa000, 0x100, "third", 5));
+	ASSERT_EQ(perf_map_builder__move(b, 0x5000, 0x6000, 0x10), -ENOENT);
+	ASSERT_EQ(perf_map_builder__move(b, 0x1000, UINT64_MAX, 2), -EINVAL);
+	if (!ASSERT_OK(perf_map_builder__finish(b, &map)))
+		return;
+	ASSERT_EQ(perf_map__rejected(map), 1);
+	ASSERT_STREQ(perf_map__find(map, 0x10ff, NULL), "second");
+	ASSERT_STREQ(perf_map__find(map, 0x8080, &start), "second");
+	ASSERT_EQ(start, 0x8000);
+	ASSERT_STREQ(perf_map__find(map, 0xa000, NULL), "third");
+	ASSERT_STREQ(perf_map__find(map, 0x100000 + 14 * 0x100 + 0x7f, NULL), "f14");
+	/* The old place keeps its name: samples from before the move are there. */
+	ASSERT_STREQ(perf_map__find(map, 0x900000 + 14 * 0x100 + 0x10, NULL), "f14");
+	ASSERT_TRUE(perf_map__find(map, 0x900000 + 15 * 0x100, NULL) == NULL);
+	ASSERT_TRUE(perf_map__find(map, 0x2000, NULL) == NULL);
+	/* 0x1000, the 300, their 43 moves (i = 0, 7, ..., 294), 0x8000, 0xa000. */
+	ASSERT_EQ(perf_map__count(map), 1 + 300 + 43 + 1 + 1);
+	perf_map__free(map);
+	perf_map_builder__free(NULL);
+	/* Freed unfinished. */
+	b = perf_map_builder__new();
+	if (ASSERT_NOT_NULL(b) && ASSERT_OK(perf_map_builder__add(b, 1, 1, "x", 1)))
+		ASSERT_OK(perf_map_builder__move(b, 1, 2, 1));
+	perf_map_builder__free(b);
+}
+
 static void test_fuzz_entry_point(void)
 {
 	static const char *const inputs[] = {
@@ -240,6 +300,7 @@ int main(void)
 	RUN_TEST(test_overlaps_later_line_wins);
 	RUN_TEST(test_limits);
 	RUN_TEST(test_read_file);
+	RUN_TEST(test_builder);
 	RUN_TEST(test_fuzz_entry_point);
 	return TEST_SUMMARY();
 }

@@ -7,8 +7,11 @@
  * a pid no process has (past pid_max), as for a child already gone.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "process_table.h"
@@ -114,9 +117,65 @@ static void test_bound(void)
 	process_table__free(t);
 }
 
+static bool path_ends_with(const struct proc_map *m, void *arg)
+{
+	size_t len = strlen(m->path), suffix_len = strlen(arg);
+
+	return len >= suffix_len && strcmp(m->path + len - suffix_len, arg) == 0;
+}
+
+static void test_find_file(void)
+{
+	char dir[] = "/tmp/cprof-process-table-XXXXXX", path[PATH_MAX], name[64];
+	struct proc_map older = { .start = 0x30000000, .end = 0x30001000, .path = "/b/marker" };
+	struct proc_map newer = { .start = 0x40000000, .end = 0x40001000, .path = "/a/marker" };
+	struct process_table *t = NULL;
+	const struct proc_map *m;
+	void *mapped = MAP_FAILED;
+	int fd = -1;
+
+	if (!ASSERT_NOT_NULL(mkdtemp(dir)))
+		return;
+	/* A file this process maps, as a JIT maps its jit-PID.dump. */
+	snprintf(name, sizeof(name), "jit-%d.marker", (int)getpid());
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (!ASSERT_TRUE(fd >= 0) || !ASSERT_OK(ftruncate(fd, 4096)))
+		goto out;
+	mapped = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+	if (!ASSERT_TRUE(mapped != MAP_FAILED))
+		goto out;
+	t = process_table__new(4);
+	if (!ASSERT_NOT_NULL(t) || !ASSERT_OK(process_table__acquire(t, getpid())))
+		goto out;
+	m = process_table__find_file(t, getpid(), path_ends_with, name);
+	if (ASSERT_NOT_NULL(m)) {
+		ASSERT_STREQ(m->path, path);
+		ASSERT_EQ(m->start, (uint64_t)(uintptr_t)mapped);
+	}
+	ASSERT_TRUE(process_table__find_file(t, getpid(), path_ends_with, "no-such.dump") == NULL);
+	ASSERT_TRUE(process_table__find_file(t, pid_nobody_has(), path_ends_with, name) == NULL);
+	/* A newer mapping of a matching file is found first. */
+	process_table__on_mmap(t, getpid(), &older);
+	process_table__on_exec(t, getpid());
+	process_table__on_mmap(t, getpid(), &newer);
+	m = process_table__find_file(t, getpid(), path_ends_with, "marker");
+	if (ASSERT_NOT_NULL(m))
+		ASSERT_STREQ(m->path, "/a/marker");
+out:
+	process_table__free(t);
+	if (mapped != MAP_FAILED)
+		munmap(mapped, 4096);
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	RUN_TEST(test_fork_exec_mmap_exit);
 	RUN_TEST(test_bound);
+	RUN_TEST(test_find_file);
 	return TEST_SUMMARY();
 }

@@ -393,6 +393,92 @@ def depth_stats(samples):
     return (depths[0], statistics.median_low(depths), depths[-1])
 
 
+# JIT code --------------------------------------------------------------------
+#
+# Code a JIT made lives in memory no file backs. Of the samples whose leaf
+# is there, how many does each tool name? cprofd names them from the JIT's
+# jitdump or perf map, perf after `perf inject --jit` from the ELF files it
+# makes of the jitdump.
+
+_MAPPING_LINE = re.compile(r"^\s*(\d+): 0x[0-9a-fA-F]+/0x[0-9a-fA-F]+/0x[0-9a-fA-F]+(.*)$")
+_MAPPING_FLAGS = re.compile(r"^(\[[A-Z]+\])+$")
+_UNNAMED = re.compile(r"\+0x[0-9a-f]+$")
+
+
+def _is_jit_file(path):
+    """Whether a mapping's file is none: anonymous memory, "[anon:...]", a memfd."""
+    if not path or path.startswith("/memfd:"):
+        return True
+    return not path.startswith("/") and path not in ("[vdso]", "[vsyscall]",
+                                                     "[kernel.kallsyms]")
+
+
+def pprof_jit_leaves(text, sample_type=None):
+    """(named, jit, total) sample counts of `pprof -raw` output.
+
+    jit counts the samples whose leaf location is in a mapping of no file,
+    or in none (address 0, cprofd's markers, excepted); named those of them
+    whose leaf has a function name rather than cprofd's "WHERE+0xOFFSET".
+    """
+    lines = text.splitlines()
+    try:
+        start = lines.index("Samples:")
+        loc_start = lines.index("Locations", start)
+        map_start = lines.index("Mappings", loc_start)
+    except ValueError as err:
+        raise ToolError("pprof -raw output has no Samples/Locations/Mappings") from err
+    jit_mappings = set()
+    for line in lines[map_start + 1:]:
+        match = _MAPPING_LINE.match(line)
+        if match:
+            files = [t for t in match.group(2).split() if not _MAPPING_FLAGS.match(t)]
+            if _is_jit_file(files[0] if files else ""):
+                jit_mappings.add(int(match.group(1)))
+    leaf_of = {}  # location id -> (in JIT code, named)
+    for line in lines[loc_start + 1:map_start]:
+        match = _LOCATION_LINE.match(line)
+        if not match:
+            continue
+        mapping = re.search(r" M=(\d+)", line)
+        in_jit = (int(mapping.group(1)) in jit_mappings) if mapping else \
+            int(match.group(2), 16) != 0
+        name = _function_name(match.group(3), match.group(2))
+        leaf_of[int(match.group(1))] = (in_jit, not _UNNAMED.search(name) and
+                                        not name.startswith("0x"))
+    types = [t.replace("[dflt]", "").split("/", 1) for t in lines[start + 1].split()]
+    index = next((i for i, (name, unit) in enumerate(types)
+                  if (sample_type is None and unit == "count") or name == sample_type), 0)
+    named = jit = total = 0
+    for line in lines[start + 2:loc_start]:
+        match = _SAMPLE_LINE.match(line)
+        if not match:
+            continue
+        count = [int(v) for v in match.group(1).split()][index]
+        ids = match.group(2).split()
+        total += count
+        if ids and leaf_of.get(int(ids[0]), (False, False))[0]:
+            jit += count
+            named += count if leaf_of[int(ids[0])][1] else 0
+    return named, jit, total
+
+
+def perf_jit_leaves(report_text):
+    """(named, jit, total) sample counts of run_perf_report() output.
+
+    perf puts JIT code it cannot name under "[JIT] tid N" (or "//anon"), and
+    what `perf inject --jit` named under the "jitted-PID-N.so" it made.
+    """
+    counts, total = parse_perf_report(report_text)
+    named = jit = 0
+    for (dso, symbol), count in counts.items():
+        if dso.startswith("jitted-"):
+            jit += count
+            named += 0 if _PERF_UNKNOWN.match(symbol) else count
+        elif dso.startswith("[JIT]") or dso.startswith("//anon") or dso == "[unknown]":
+            jit += count
+    return named, jit, total
+
+
 # command line --------------------------------------------------------------
 
 def _load_sources(args):
@@ -542,6 +628,32 @@ def cmd_folded(args):
     return 0
 
 
+def cmd_jit(args):
+    """Compare the share of samples in JIT code that each source names."""
+    if not (args.pprof and args.perf):
+        raise ToolError("give both --pprof FILE and --perf FILE (after perf inject --jit)")
+    results = {"cprofd": pprof_jit_leaves(run_pprof_raw(args.pprof), args.sample_type),
+               "perf": perf_jit_leaves(run_perf_report(args.perf))}
+    failed = False
+    shares = {}
+    for name, (named, jit, total) in results.items():
+        shares[name] = 100.0 * named / jit if jit else 0.0
+        print(f"{name}: {jit} of {total} samples in JIT code, {named} named "
+              f"({shares[name]:.1f}%)")
+        if jit < args.min_samples:
+            print(f"{name}: fewer than {args.min_samples} samples in JIT code")
+            failed = True
+        if shares[name] < args.min_named:
+            print(f"{name}: names fewer than {args.min_named:g}% of them")
+            failed = True
+    if shares["cprofd"] < shares["perf"] - args.tolerance:
+        print(f"cprofd names {shares['perf'] - shares['cprofd']:.1f} points fewer than perf")
+        failed = True
+    print(f"result: {'FAIL' if failed else 'ok'} (at least {args.min_named:g}% named, "
+          f"within {args.tolerance:g} points below perf)")
+    return 1 if failed else 0
+
+
 def main(argv=None):
     """Command-line entry point; returns the exit status (0 ok, 1 check failed, 2 error)."""
     parser = argparse.ArgumentParser(
@@ -605,6 +717,16 @@ def main(argv=None):
     p.add_argument("--top", type=int, default=10, metavar="N")
 
     add("folded", cmd_folded, "folded stacks, root first, most frequent first")
+
+    p = add("jit", cmd_jit, "share of samples in JIT code that have a name: pprof against "
+            "perf report of a perf.data after perf inject --jit")
+    p.add_argument("--min-named", type=float, default=0.0, metavar="PERCENT",
+                   help="fail if a source names fewer of its JIT samples (default 0)")
+    p.add_argument("--tolerance", type=float, default=5.0, metavar="POINTS",
+                   help="fail if cprofd names more than this many points fewer than "
+                        "perf (default 5)")
+    p.add_argument("--min-samples", type=int, default=1, metavar="N",
+                   help="fail if a source has fewer samples in JIT code (default 1)")
 
     args = parser.parse_args(argv)
     try:
