@@ -209,9 +209,17 @@ static const struct perf_map_slot *perf_map_of(struct profile_ctx *ctx, uint32_t
 	/* As perf does: only a file of the process's owner or root is believed. */
 	if (process_table__owner(ctx->processes, (pid_t)tgid, &owner))
 		owner = 0;
-	snprintf(path, sizeof(path), "/tmp/perf-%u.map", tgid);
-	if (perf_map__read(path, owner, &slot->map))
-		slot->map = NULL;
+	/*
+	 * The process's own /tmp first: the daemon's is another under PrivateTmp=
+	 * or when the process runs in a container. Ours after it, for a process
+	 * already gone.
+	 */
+	snprintf(path, sizeof(path), "/proc/%u/root/tmp/perf-%u.map", tgid, tgid);
+	if (perf_map__read(path, owner, &slot->map)) {
+		snprintf(path, sizeof(path), "/tmp/perf-%u.map", tgid);
+		if (perf_map__read(path, owner, &slot->map))
+			slot->map = NULL;
+	}
 	/* Its own pid's dump first; in a PID namespace the name has the pid it sees there. */
 	m = process_table__find_file(ctx->processes, (pid_t)tgid, is_jitdump, &tgid);
 	if (!m)

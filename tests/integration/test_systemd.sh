@@ -268,6 +268,20 @@ in_sandbox kill "$kernel_pid"
 pprof_top "$TMP/kernel.pb.gz" >"$TMP/kernel.txt"
 check "kernel frames are named under the hardening (CAP_SYSLOG, /proc/kallsyms)" \
 	grep -Eq 'read_zero|clear_user|do_syscall_64|entry_SYSCALL' "$TMP/kernel.txt"
+# PrivateTmp=yes: the service's /tmp is not the one a JIT writes its perf map to.
+if command -v node >/dev/null; then
+	js='function cprofHotLoop(n) { let s = 0; for (let i = 0; i < n; i++) s += Math.sqrt(i); return s; }
+	const end = Date.now() + 30000; while (Date.now() < end) cprofHotLoop(1e6);'
+	node_pid=$(in_sandbox sh -c 'cd /tmp && exec node --perf-basic-prof -e "$1" >/dev/null 2>&1 </dev/null & echo $!' sh "$js")
+	sleep 1
+	cprofctl_in profile "$node_pid" --seconds 2 -o "$TMP/node.pb.gz" >/dev/null
+	in_sandbox kill "$node_pid"
+	check "JIT names from the perf map in the target's /tmp, not the service's own" \
+		grep -q cprofHotLoop <(pprof_top "$TMP/node.pb.gz")
+	in_sandbox rm -f "/tmp/perf-$node_pid.map"
+else
+	skip "JIT names under PrivateTmp=" "node is not installed (Debian: nodejs)"
+fi
 
 # --- the cprof group ----------------------------------------------------------------
 in_sandbox useradd -M -G cprof alice 2>/dev/null
