@@ -32,8 +32,8 @@ struct bpf_sampler {
 	size_t page_size;
 	int n_cpus; /* possible CPUs: size of per-CPU values */
 	int n_links;
-	struct bpf_link **links; /* one per online CPU while attached */
-	int *event_fds;
+	/* One per online CPU while attached; each owns its perf event's fd and closes it. */
+	struct bpf_link **links;
 	struct bpf_link *fork_link, *exec_link, *exit_link; /* following children, while attached */
 	unsigned int hz;
 };
@@ -211,8 +211,7 @@ int bpf_sampler__attach(struct bpf_sampler *s, unsigned int hz)
 		return err;
 	}
 	s->links = calloc(s->n_cpus, sizeof(*s->links));
-	s->event_fds = malloc(s->n_cpus * sizeof(*s->event_fds));
-	if (!s->links || !s->event_fds) {
+	if (!s->links) {
 		err = -ENOMEM;
 		goto err_detach;
 	}
@@ -229,12 +228,11 @@ int bpf_sampler__attach(struct bpf_sampler *s, unsigned int hz)
 			err = fd;
 			goto err_detach;
 		}
-		s->event_fds[s->n_links] = fd;
 		s->links[s->n_links] =
 			bpf_program__attach_perf_event(s->skel->progs.cprof_sample, fd);
 		if (!s->links[s->n_links]) {
 			err = -errno;
-			close(fd);
+			close(fd); /* not the link's: it was not made */
 			goto err_detach;
 		}
 		s->n_links++;
@@ -270,14 +268,15 @@ void bpf_sampler__detach(struct bpf_sampler *s)
 	bpf_link__destroy(s->exec_link);
 	bpf_link__destroy(s->exit_link);
 	s->fork_link = s->exec_link = s->exit_link = NULL;
-	for (int i = 0; i < s->n_links; i++) {
+	/*
+	 * Destroying a perf event link closes the event's fd too: closing it
+	 * again here would close whatever took its number since (a client's
+	 * connection, as it happened).
+	 */
+	for (int i = 0; i < s->n_links; i++)
 		bpf_link__destroy(s->links[i]);
-		close(s->event_fds[i]);
-	}
 	free(s->links);
-	free(s->event_fds);
 	s->links = NULL;
-	s->event_fds = NULL;
 	s->n_links = 0;
 	s->hz = 0;
 }

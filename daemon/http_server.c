@@ -354,10 +354,14 @@ void http_server__free(struct http_server *s)
 	/* libmicrohttpd cannot stop with suspended connections. */
 	if (s->mhd)
 		flush_deferred(s);
-	if (s->mhd)
-		MHD_stop_daemon(s->mhd);
+	/* Off the loop first: stopping libmicrohttpd closes the fd the loop watches. */
 	sd_event_source_disable_unref(s->io);
 	sd_event_source_disable_unref(s->timeout);
+	if (s->mhd) {
+		/* The listening socket stays the caller's: without this, stopping closes it. */
+		MHD_quiesce_daemon(s->mhd);
+		MHD_stop_daemon(s->mhd);
+	}
 	sd_event_unref(s->loop);
 	free(s);
 }

@@ -17,7 +17,7 @@ set -eu
 PACKAGES="make gcc clang llvm libclang-rt-14-dev pkg-config bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev
 libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev golang-go protobuf-compiler
 linux-perf python3 binutils elfutils libc6-dbg curl procps libiberty-dev g++ nodejs
-debhelper dpkg-dev fakeroot lintian man-db systemd util-linux openjdk-17-jdk-headless"
+debhelper dpkg-dev fakeroot lintian man-db systemd util-linux openjdk-17-jdk-headless strace"
 BENCH_PACKAGES="bpfcc-tools bpftrace hyperfine linux-headers-amd64 linux-perf"
 
 bench=false
