@@ -18,9 +18,14 @@
  * DWARF bigger than MAX_DWARF_BYTES (or half the memory bound) is not read:
  * such a binary gets names only.
  *
- * Not thread-safe: one symbolizer per thread.
+ * Not thread-safe: one symbolizer per thread. In background mode, loads
+ * run on a worker thread into a struct binary of their own that no one else
+ * sees (binary__load() reads only the symbolizer's fixed settings, and the
+ * debuginfod state, which only the worker touches); the caller's thread
+ * moves the result into the cache entry waiting for it.
  */
 #include <dwarf.h>
+#include <elfutils/debuginfod.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +44,7 @@
 
 #include "symbolizer.h"
 #include "array.h"
+#include "worker.h"
 
 #define DEFAULT_DEBUG_ROOT "/usr/lib/debug"
 #define DEFAULT_KALLSYMS_PATH "/proc/kallsyms"
@@ -97,6 +103,11 @@
 #define MAX_KALLSYMS_SYMBOLS (8u << 20)
 
 #define NO_MODULE UINT32_MAX
+
+/* A build ID whose debuginfod fetch failed is not asked again for this long. */
+#define DEFAULT_DEBUGINFOD_BACKOFF_NS (60ull * 1000000000ull)
+/* Failed build IDs remembered; beyond, the oldest is forgotten (and may be asked again). */
+#define MAX_FETCH_FAILURES 256
 
 /* How far back to look for a sized symbol (or unit) enclosing a smaller one that ended. */
 #define MAX_ENCLOSING_LOOKBACK 8
@@ -168,6 +179,9 @@ struct binary {
 	size_t n_dwarf_units;
 	size_t dwarf_parsed_bytes; /* estimate of what libdw built for the units used */
 	size_t memory; /* bytes this entry holds, for symbolizer__memory() */
+	bool loading; /* a background load is on its way: no tables yet, not evictable */
+	uint64_t retry_ns; /* non-zero: load again from this time (a debuginfod fetch failed) */
+	uint64_t freeze_epoch; /* the freeze it was last used in */
 };
 
 /* A kernel text symbol. */
@@ -201,6 +215,39 @@ struct symbolizer {
 	struct kernel_table kernel;
 	char *scratch[MAX_SCRATCH]; /* demangled names of the last lookup */
 	size_t n_scratch;
+	struct worker *worker; /* background mode: runs the loads */
+	struct fetcher *fetcher; /* debuginfod state, only ever touched on the worker thread */
+	bool frozen; /* entries used now are kept (symbolizer__freeze()) */
+	uint64_t freeze_epoch; /* counts freezes, to know which entries were used in this one */
+	uint64_t loads_done;
+	uint64_t loads_failed;
+	uint64_t debuginfod_fetched;
+	uint64_t debuginfod_failed;
+	uint64_t debuginfod_backed_off;
+};
+
+/* What a debuginfod fetch came to. */
+enum fetch_outcome {
+	FETCH_NONE, /* not asked: a local debug file, own DWARF, no build ID, or no debuginfod */
+	FETCH_OK,
+	FETCH_FAILED,
+	FETCH_BACKED_OFF, /* the build ID failed recently: not asked */
+};
+
+/* A build ID debuginfod did not give, and when. */
+struct fetch_failure {
+	uint8_t id[MAX_BUILD_ID_BYTES];
+	size_t len;
+	uint64_t failed_ns;
+};
+
+/* The worker's debuginfod client and what failed; no other thread touches it. */
+struct fetcher {
+	debuginfod_client *client; /* made on first use */
+	struct worker *worker; /* to give up a transfer when the worker stops */
+	uint64_t backoff_ns;
+	struct fetch_failure failures[MAX_FETCH_FAILURES]; /* a ring */
+	size_t next_failure;
 };
 
 /* What a load needs to know beyond the entry: how to reach the file. */
@@ -208,6 +255,9 @@ struct load_request {
 	const struct symbolizer_file *file;
 	char root[64]; /* "/proc/PID/root" when the file was reached through the process */
 	char debug_path[PATH_MAX]; /* the debug file the symbols came from, "" if none */
+	struct fetcher *fetcher; /* NULL: no debuginfod (not on the worker, or not enabled) */
+	enum fetch_outcome fetched;
+	uint64_t retry_ns; /* when a failed fetch may be tried again */
 };
 
 /* An open ELF file. */
@@ -960,6 +1010,83 @@ static int load_debug_symbols(const struct symbolizer *s, struct binary *b,
 	return -ENOENT;
 }
 
+/* ---- debuginfod (worker thread only) ---- */
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* libdebuginfod calls this while it transfers: non-zero gives up. */
+static int fetch_progress(debuginfod_client *client, long done, long total)
+{
+	struct fetcher *fetcher = debuginfod_get_user_data(client);
+
+	return worker__stopping(fetcher->worker) ? 1 : 0;
+}
+
+static struct fetch_failure *fetch_failure_of(struct fetcher *fetcher, const uint8_t *id,
+					      size_t len)
+{
+	for (size_t i = 0; i < MAX_FETCH_FAILURES; i++) {
+		struct fetch_failure *f = &fetcher->failures[i];
+
+		if (f->len == len && memcmp(f->id, id, len) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+/*
+ * Asks debuginfod for the debug file of a build ID, unless it failed within
+ * the backoff. On success *ret_path is the file in libdebuginfod's cache
+ * (malloc'd). Sets req->fetched, and req->retry_ns when it did not work.
+ */
+static int fetch_debuginfo(struct fetcher *fetcher, const uint8_t *id, size_t len,
+			   struct load_request *req, char **ret_path)
+{
+	struct fetch_failure *failure = fetch_failure_of(fetcher, id, len);
+	uint64_t now = monotonic_ns();
+	char *path = NULL;
+	int fd;
+
+	if (failure && now - failure->failed_ns < fetcher->backoff_ns) {
+		req->fetched = FETCH_BACKED_OFF;
+		req->retry_ns = failure->failed_ns + fetcher->backoff_ns;
+		return -EAGAIN;
+	}
+	if (!fetcher->client) {
+		fetcher->client = debuginfod_begin();
+		if (!fetcher->client)
+			return -ENOMEM;
+		debuginfod_set_user_data(fetcher->client, fetcher);
+		debuginfod_set_progressfn(fetcher->client, fetch_progress);
+	}
+	fd = debuginfod_find_debuginfo(fetcher->client, id, (int)len, &path);
+	if (fd >= 0) {
+		close(fd);
+		if (failure)
+			failure->len = 0;
+		req->fetched = FETCH_OK;
+		*ret_path = path;
+		return 0;
+	}
+	free(path);
+	if (!failure) {
+		failure = &fetcher->failures[fetcher->next_failure];
+		fetcher->next_failure = (fetcher->next_failure + 1) % MAX_FETCH_FAILURES;
+		memcpy(failure->id, id, len);
+		failure->len = len;
+	}
+	failure->failed_ns = now;
+	req->fetched = FETCH_FAILED;
+	req->retry_ns = now + fetcher->backoff_ns;
+	return fd;
+}
+
 /* ---- DWARF ---- */
 
 static bool is_debug_section(const char *name)
@@ -1373,9 +1500,22 @@ static int binary__load(const struct symbolizer *s, struct binary *b, struct loa
 			goto err_clear;
 		}
 	}
+	own_dwarf = main_file.fd >= 0 &&
+		    dwarf_section_bytes(&main_file, &dwarf_bytes, &(bool){ false }) == 0 &&
+		    dwarf_bytes > 0;
 	err = load_debug_symbols(s, b, &main_file, build_id, build_id_len, req);
 	if (err == -ENOMEM)
 		goto err_clear;
+	/* No local debug file: debuginfod may have one, if the binary has no DWARF of its own. */
+	if (err && req->fetcher && build_id_len && !own_dwarf) {
+		char *fetched = NULL;
+
+		if (fetch_debuginfo(req->fetcher, build_id, build_id_len, req, &fetched) == 0) {
+			err = try_debug_file(b, fetched, &main_file, build_id, build_id_len, NULL,
+					     req);
+			free(fetched);
+		}
+	}
 	if (err) {
 		err = load_symbols(&main_file, b, true);
 		/* A binary without function symbols still has a build ID to report. */
@@ -1385,9 +1525,6 @@ static int binary__load(const struct symbolizer *s, struct binary *b, struct loa
 
 	/* DWARF: the binary's own if it has some, else its debug file's. */
 	max_dwarf = s->max_memory / 2 < MAX_DWARF_BYTES ? s->max_memory / 2 : MAX_DWARF_BYTES;
-	own_dwarf = main_file.fd >= 0 &&
-		    dwarf_section_bytes(&main_file, &dwarf_bytes, &(bool){ false }) == 0 &&
-		    dwarf_bytes > 0;
 	if (own_dwarf) {
 		/* Again on the same open file: the path may be gone or another file by now. */
 		dwarf_file.fd = fcntl(main_file.fd, F_DUPFD_CLOEXEC, 0);
@@ -1457,13 +1594,26 @@ static void evict(struct symbolizer *s, struct binary *b)
 	binary__free(b);
 }
 
-/* Evicts least recently used entries, never keep, past either bound. */
+/* Whether b must stay: the one in use, one being loaded, or one used while frozen. */
+static bool must_stay(const struct symbolizer *s, const struct binary *b,
+		      const struct binary *keep)
+{
+	return b == keep || b->loading || (s->frozen && b->freeze_epoch == s->freeze_epoch);
+}
+
+/* Evicts least recently used entries, but those that must stay, past either bound. */
 static void enforce_bounds(struct symbolizer *s, const struct binary *keep)
 {
-	while (s->lru_tail && s->lru_tail != keep &&
-	       (s->n_binaries > s->max_binaries || s->binaries_memory > s->max_memory)) {
-		evict(s, s->lru_tail);
-		s->evictions++;
+	struct binary *b = s->lru_tail;
+
+	while (b && (s->n_binaries > s->max_binaries || s->binaries_memory > s->max_memory)) {
+		struct binary *prev = b->lru_prev;
+
+		if (!must_stay(s, b, keep)) {
+			evict(s, b);
+			s->evictions++;
+		}
+		b = prev;
 	}
 }
 
@@ -1478,7 +1628,7 @@ static void account(struct symbolizer *s, struct binary *b)
 /* (Re)loads b and updates the accounting; transient failures are the caller's to drop. */
 static int reload(struct symbolizer *s, struct binary *b, const struct symbolizer_file *file)
 {
-	struct load_request *req = malloc(sizeof(*req));
+	struct load_request *req = calloc(1, sizeof(*req));
 	int err;
 
 	binary__clear(b);
@@ -1501,6 +1651,136 @@ static bool error_may_pass(int err)
 	return err == -ENOENT || err == -EACCES || err == -EPERM || err == -ESTALE || err == -ESRCH;
 }
 
+/* A background load of one binary: what it needs, and what it made. */
+struct load_job {
+	struct worker_job job;
+	const struct symbolizer *s; /* only its fixed settings and fetcher are read */
+	struct binary *entry; /* the cache entry waiting; the caller's thread's */
+	struct binary *result; /* the worker's until taken back */
+	struct symbolizer_file file; /* a copy; path is result->path */
+	struct load_request req;
+	int err;
+};
+
+static void load_job__run(struct worker_job *job, struct worker *w)
+{
+	struct load_job *lj = (struct load_job *)job;
+
+	lj->req.file = &lj->file;
+	lj->req.fetcher = lj->s->fetcher;
+	lj->err = binary__load(lj->s, lj->result, &lj->req);
+	lj->result->error = lj->err;
+}
+
+static void load_job__release(struct worker_job *job)
+{
+	struct load_job *lj = (struct load_job *)job;
+
+	binary__free(lj->result);
+	free(lj);
+}
+
+/*
+ * Queues the load of b (cleared, marked loading) on the worker. On failure
+ * (queue full, no memory) b is evicted: the next lookup asks again.
+ */
+static int start_load(struct symbolizer *s, struct binary *b, const struct symbolizer_file *file)
+{
+	struct load_job *lj = calloc(1, sizeof(*lj));
+	int err = -ENOMEM;
+
+	if (!lj)
+		goto err_evict;
+	lj->result = calloc(1, sizeof(*lj->result));
+	if (!lj->result)
+		goto err_free;
+	lj->result->path = strdup(b->path);
+	if (!lj->result->path)
+		goto err_free;
+	lj->result->dev = b->dev;
+	lj->result->inode = b->inode;
+	lj->job.run = load_job__run;
+	lj->job.release = load_job__release;
+	lj->s = s;
+	lj->entry = b;
+	lj->file = *file;
+	lj->file.path = lj->result->path;
+	err = worker__submit(s->worker, &lj->job);
+	if (err)
+		goto err_free;
+	binary__clear(b);
+	b->loading = true;
+	b->retry_ns = 0;
+	account(s, b);
+	return -EAGAIN;
+err_free:
+	if (lj->result)
+		binary__free(lj->result);
+	free(lj);
+err_evict:
+	evict(s, b);
+	/* The queue is full of loads: one of them finishing is when to ask again. */
+	return err == -EBUSY ? -EAGAIN : err;
+}
+
+/* Moves the tables a load made into the cache entry waiting for them. */
+static void binary__take_tables(struct binary *dst, struct binary *src)
+{
+	struct binary keep = *dst;
+
+	binary__clear(dst);
+	*dst = *src;
+	dst->hash_next = keep.hash_next;
+	dst->lru_prev = keep.lru_prev;
+	dst->lru_next = keep.lru_next;
+	dst->hash = keep.hash;
+	dst->path = keep.path;
+	dst->dev = keep.dev;
+	dst->inode = keep.inode;
+	dst->memory = keep.memory;
+	dst->freeze_epoch = keep.freeze_epoch;
+	/* src keeps only its path, for binary__free(). */
+	*src = (struct binary){ .path = src->path };
+}
+
+int symbolizer__collect(struct symbolizer *s)
+{
+	struct worker_job *job, *next;
+	int n = 0;
+
+	if (!s || !s->worker)
+		return 0;
+	for (job = worker__take_done(s->worker); job; job = next) {
+		struct load_job *lj = (struct load_job *)job;
+		struct binary *b = lj->entry;
+
+		next = job->next;
+		binary__take_tables(b, lj->result);
+		b->loading = false;
+		b->checked_ns = now_ns();
+		b->retry_ns = lj->req.fetched == FETCH_FAILED || lj->req.fetched == FETCH_BACKED_OFF
+				      ? lj->req.retry_ns
+				      : 0;
+		s->loads_done++;
+		if (lj->err)
+			s->loads_failed++;
+		if (lj->req.fetched == FETCH_OK)
+			s->debuginfod_fetched++;
+		else if (lj->req.fetched == FETCH_FAILED)
+			s->debuginfod_failed++;
+		else if (lj->req.fetched == FETCH_BACKED_OFF)
+			s->debuginfod_backed_off++;
+		account(s, b);
+		job->release(job);
+		n++;
+		if (error_is_transient(b->error))
+			evict(s, b);
+		else
+			enforce_bounds(s, b);
+	}
+	return n;
+}
+
 /* Gives the cache entry of file, loading it on a miss; negative results included. */
 static int get_binary(struct symbolizer *s, const struct symbolizer_file *file,
 		      struct binary **ret_binary)
@@ -1519,7 +1799,15 @@ static int get_binary(struct symbolizer *s, const struct symbolizer_file *file,
 	if (b) {
 		lru_unlink(s, b);
 		lru_push_head(s, b);
-		if (now_ns() - b->checked_ns >= REVALIDATE_NS) {
+		if (b->loading)
+			return -EAGAIN;
+		if (s->frozen) {
+			/* In use until the thaw: as it is, not reloaded, not evicted. */
+			b->freeze_epoch = s->freeze_epoch;
+		} else if (s->worker && b->retry_ns && now_ns() >= b->retry_ns) {
+			/* A debuginfod fetch failed a while ago: try again. */
+			return start_load(s, b, file);
+		} else if (now_ns() - b->checked_ns >= REVALIDATE_NS) {
 			struct file_identity current;
 			bool stale;
 
@@ -1536,6 +1824,8 @@ static int get_binary(struct symbolizer *s, const struct symbolizer_file *file,
 			}
 			if (!stale) {
 				b->checked_ns = now_ns();
+			} else if (s->worker) {
+				return start_load(s, b, file);
 			} else {
 				err = reload(s, b, file);
 				if (error_is_transient(err)) {
@@ -1564,6 +1854,13 @@ static int get_binary(struct symbolizer *s, const struct symbolizer_file *file,
 	s->buckets[bucket] = b;
 	lru_push_head(s, b);
 	s->n_binaries++;
+	b->freeze_epoch = s->frozen ? s->freeze_epoch : 0;
+	if (s->worker) {
+		err = start_load(s, b, file);
+		if (err == -EAGAIN)
+			enforce_bounds(s, NULL);
+		return err;
+	}
 	err = reload(s, b, file);
 	if (error_is_transient(err)) {
 		evict(s, b);
@@ -1862,6 +2159,31 @@ int symbolizer__build_id(struct symbolizer *s, const char *path, const char **re
 	return symbolizer__file_build_id(s, &file, ret_hex);
 }
 
+int symbolizer__request(struct symbolizer *s, const struct symbolizer_file *file)
+{
+	struct binary *b;
+
+	if (!s || !file || !file->path)
+		return -EINVAL;
+	if (!path_ok(file->path))
+		return -ENAMETOOLONG;
+	return get_binary(s, file, &b);
+}
+
+int symbolizer__fd(const struct symbolizer *s)
+{
+	return s && s->worker ? worker__fd(s->worker) : -1;
+}
+
+void symbolizer__freeze(struct symbolizer *s, bool frozen)
+{
+	if (frozen && !s->frozen)
+		s->freeze_epoch++;
+	s->frozen = frozen;
+	if (!frozen)
+		enforce_bounds(s, NULL);
+}
+
 /* ---- kernel ---- */
 
 struct kernel_raw_sym {
@@ -2155,6 +2477,31 @@ struct symbolizer *symbolizer__new(const struct symbolizer_options *opts)
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (opts && opts->background) {
+		if (opts->debuginfod) {
+			s->fetcher = calloc(1, sizeof(*s->fetcher));
+			if (!s->fetcher) {
+				symbolizer__free(s);
+				errno = ENOMEM;
+				return NULL;
+			}
+			s->fetcher->backoff_ns =
+				opts->debuginfod_backoff_s
+					? opts->debuginfod_backoff_s * 1000000000ull
+					: DEFAULT_DEBUGINFOD_BACKOFF_NS;
+		}
+		/* Set up before the thread exists: it reads them from then on. */
+		s->worker = worker__new(0);
+		if (!s->worker) {
+			int err = errno;
+
+			symbolizer__free(s);
+			errno = err;
+			return NULL;
+		}
+		if (s->fetcher)
+			s->fetcher->worker = s->worker;
+	}
 	return s;
 }
 
@@ -2162,6 +2509,11 @@ void symbolizer__free(struct symbolizer *s)
 {
 	if (!s)
 		return;
+	/* Loads in flight end first: their entries are freed with the cache. */
+	worker__free(s->worker);
+	if (s->fetcher && s->fetcher->client)
+		debuginfod_end(s->fetcher->client);
+	free(s->fetcher);
 	while (s->lru_head)
 		evict(s, s->lru_head);
 	scratch_reset(s);
@@ -2190,5 +2542,11 @@ void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *ret)
 		.binaries = s->n_binaries,
 		.evictions = s->evictions,
 		.kernel_bytes = s->kernel.n_syms * sizeof(*s->kernel.syms) + s->kernel.names_size,
+		.loads_pending = s->worker ? worker__pending(s->worker) : 0,
+		.loads_done = s->loads_done,
+		.loads_failed = s->loads_failed,
+		.debuginfod_fetched = s->debuginfod_fetched,
+		.debuginfod_failed = s->debuginfod_failed,
+		.debuginfod_backed_off = s->debuginfod_backed_off,
 	};
 }
