@@ -322,6 +322,50 @@ static int add_marker(struct profile_ctx *ctx, const struct session *s, const ch
 	return pprof_builder__add_sample(ctx->pprof, &id, 1, count, &label, 1);
 }
 
+/* Asks for the binary of m; 0 when it has none to ask for. */
+static int request_binary(struct symbolizer *symbols, uint32_t tgid, const struct proc_map *m)
+{
+	struct symbolizer_file file;
+
+	if (!m || !has_symbols(m))
+		return 0;
+	symbolizer_file_of(&file, tgid, m);
+	return symbolizer__request(symbols, &file);
+}
+
+int profile__prepare(const struct session *s, const struct stack_table *stacks,
+		     struct process_table *processes, struct symbolizer *symbols)
+{
+	const struct proc_map *last = NULL;
+	const struct session_count *c;
+	size_t cursor = 0;
+	int result, err;
+
+	/* -EAGAIN wins over other errors: then the caller waits, and asks again. */
+	result = request_binary(symbols, s->pid, process_table__main_mapping(processes, s->pid));
+	while ((c = session__next_count(s, &cursor))) {
+		const struct stack *stack = stack_table__get(stacks, c->stack_id);
+
+		if (!stack)
+			continue;
+		for (unsigned int f = 0; f < stack->user_depth; f++) {
+			uint64_t ip = stack->ips[stack->kernel_depth + f];
+			const struct proc_map *m =
+				process_table__find(processes, stack->tgid, f == 0 ? ip : ip - 1);
+
+			/* Neighbouring frames are often in one binary: ask once for a run. */
+			if (!m || m == last)
+				continue;
+			last = m;
+			err = request_binary(symbols, stack->tgid, m);
+			/* Go on after -EAGAIN: every missing binary is queued in one pass. */
+			if (err == -EAGAIN || (err && !result))
+				result = err;
+		}
+	}
+	return result;
+}
+
 int profile__build(const struct session *s, const struct stack_table *stacks,
 		   struct process_table *processes, struct symbolizer *symbols, void **ret_data,
 		   size_t *ret_size)
@@ -337,6 +381,8 @@ int profile__build(const struct session *s, const struct stack_table *stacks,
 	size_t cursor = 0;
 	int err;
 
+	/* Tables found in this build stay until its end, whatever else it loads. */
+	symbolizer__freeze(symbols, true);
 	ctx.frames = malloc(CPROF_MAX_FRAMES * sizeof(*ctx.frames));
 	ctx.pprof = pprof_builder__new(&info);
 	if (!ctx.frames || !ctx.pprof) {
@@ -371,5 +417,6 @@ out:
 		perf_map__free(ctx.perf_maps[i].map);
 	free(ctx.mappings);
 	free(ctx.frames);
+	symbolizer__freeze(symbols, false);
 	return err;
 }

@@ -20,7 +20,17 @@ struct symbolizer;
 #define PROFILE_LOST_STACK_TABLE_FULL "[lost: stack table full]"
 
 /*
- * Builds the profile. On success *ret_data is a malloc'd gzipped
+ * Asks the symbolizer for the binary of every user frame of the session (and
+ * of its main mapping), so that a build finds them loaded. Returns 0 when
+ * every one is ready (loaded, or known unusable), -EAGAIN while some load in
+ * the background (queued now if they were not), or another negative errno.
+ */
+int profile__prepare(const struct session *s, const struct stack_table *stacks,
+		     struct process_table *processes, struct symbolizer *symbols);
+
+/*
+ * Builds the profile, with the binaries the symbolizer has: a frame in one
+ * still loading is named binary+0xOFFSET. On success *ret_data is a malloc'd gzipped
  * profile.proto of *ret_size bytes. Returns 0 or a negative errno.
  */
 int profile__build(const struct session *s, const struct stack_table *stacks,
