@@ -104,6 +104,10 @@
 
 #define NO_MODULE UINT32_MAX
 
+/* Addresses whose frames one binary keeps; past it, lookups are not remembered. */
+#define MAX_CACHED_ADDRESSES (1u << 20)
+#define MAX_CACHED_FRAME_BYTES (256u << 20)
+
 /* A build ID whose debuginfod fetch failed is not asked again for this long. */
 #define DEFAULT_DEBUGINFOD_BACKOFF_NS (60ull * 1000000000ull)
 /* Failed build IDs remembered; beyond, the oldest is forgotten (and may be asked again). */
@@ -151,6 +155,34 @@ struct dwarf_unit {
 	bool counted; /* libdw has parsed it; its cost is in the entry's memory */
 };
 
+/* The frames found at one address, kept so the next lookup there is a hash probe. */
+struct address_slot {
+	uint64_t vaddr;
+	uint32_t first; /* index in frame_cache.frames */
+	uint8_t n; /* frames; 0 for an address nothing names */
+	bool used;
+};
+
+/* A frame of the address cache: offsets in frame_cache.strings, NO_STRING for none. */
+struct cached_frame {
+	uint32_t function;
+	uint32_t system_name;
+	uint32_t file;
+	uint32_t line;
+};
+
+#define NO_STRING UINT32_MAX
+
+struct frame_cache {
+	struct address_slot *slots; /* open addressing on vaddr */
+	size_t capacity; /* a power of two, or 0 */
+	size_t n_addresses;
+	struct cached_frame *frames;
+	size_t n_frames, frames_capacity;
+	char *strings;
+	size_t strings_size, strings_capacity;
+};
+
 /* One cached binary, loaded or known bad. */
 struct binary {
 	struct binary *hash_next; /* bucket chain */
@@ -179,6 +211,7 @@ struct binary {
 	size_t n_dwarf_units;
 	size_t dwarf_parsed_bytes; /* estimate of what libdw built for the units used */
 	size_t memory; /* bytes this entry holds, for symbolizer__memory() */
+	struct frame_cache frame_cache; /* what symbolizer__lookup_frames() found */
 	bool loading; /* a background load is on its way: no tables yet, not evictable */
 	uint64_t retry_ns; /* non-zero: load again from this time (a debuginfod fetch failed) */
 	uint64_t freeze_epoch; /* the freeze it was last used in */
@@ -193,6 +226,7 @@ struct kernel_sym {
 
 struct kernel_table {
 	bool loaded; /* tried once; error tells how it went */
+	bool loading; /* background mode: the worker reads it */
 	int error; /* negative errno when the table is unusable */
 	struct kernel_sym *syms; /* sorted by address, one per address */
 	size_t n_syms;
@@ -1386,8 +1420,130 @@ static const char *die_function_name(struct symbolizer *s, Dwarf_Die *die,
 
 /* ---- binary cache ---- */
 
+static void frame_cache__clear(struct frame_cache *c)
+{
+	free(c->slots);
+	free(c->frames);
+	free(c->strings);
+	*c = (struct frame_cache){};
+}
+
+static size_t frame_cache__memory(const struct frame_cache *c)
+{
+	return c->capacity * sizeof(*c->slots) + c->frames_capacity * sizeof(*c->frames) +
+	       c->strings_capacity;
+}
+
+static size_t address_hash(uint64_t vaddr, size_t capacity)
+{
+	return (size_t)((vaddr * 0x9e3779b97f4a7c15ull) >> 20) & (capacity - 1);
+}
+
+/* The slot of vaddr, or the free slot where it would go (capacity must be non-zero). */
+static struct address_slot *frame_cache__slot(const struct frame_cache *c, uint64_t vaddr)
+{
+	size_t i;
+
+	for (i = address_hash(vaddr, c->capacity); c->slots[i].used && c->slots[i].vaddr != vaddr;
+	     i = (i + 1) & (c->capacity - 1))
+		;
+	return &c->slots[i];
+}
+
+static const struct address_slot *frame_cache__find(const struct frame_cache *c, uint64_t vaddr)
+{
+	const struct address_slot *slot;
+
+	if (!c->capacity)
+		return NULL;
+	slot = frame_cache__slot(c, vaddr);
+	return slot->used ? slot : NULL;
+}
+
+static int frame_cache__grow_slots(struct frame_cache *c)
+{
+	size_t capacity = c->capacity ? c->capacity * 2 : 256;
+	struct frame_cache bigger = { .capacity = capacity };
+
+	bigger.slots = calloc(capacity, sizeof(*bigger.slots));
+	if (!bigger.slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->capacity; i++)
+		if (c->slots[i].used)
+			*frame_cache__slot(&bigger, c->slots[i].vaddr) = c->slots[i];
+	free(c->slots);
+	c->slots = bigger.slots;
+	c->capacity = capacity;
+	return 0;
+}
+
+static int frame_cache__add_string(struct frame_cache *c, const char *str, uint32_t *ret_offset)
+{
+	size_t len;
+	void *grown;
+	int err;
+
+	if (!str) {
+		*ret_offset = NO_STRING;
+		return 0;
+	}
+	len = strnlen(str, MAX_NAME_LEN);
+	err = array__reserve(c->strings, 1, &c->strings_capacity, c->strings_size, len + 1, 4096,
+			     MAX_CACHED_FRAME_BYTES, &grown);
+	if (err)
+		return err;
+	c->strings = grown;
+	memcpy(c->strings + c->strings_size, str, len);
+	c->strings[c->strings_size + len] = '\0';
+	*ret_offset = (uint32_t)c->strings_size;
+	c->strings_size += len + 1;
+	return 0;
+}
+
+/*
+ * Remembers the n frames found at vaddr (none: nothing names it). Fails
+ * quietly past the bounds: the address is then looked up again next time.
+ */
+static void frame_cache__add(struct frame_cache *c, uint64_t vaddr,
+			     const struct symbol_frame *frames, size_t n)
+{
+	struct address_slot *slot;
+	void *grown;
+
+	if (c->n_addresses >= MAX_CACHED_ADDRESSES)
+		return;
+	if ((c->n_addresses + 1) * 2 > c->capacity && frame_cache__grow_slots(c))
+		return;
+	if (array__reserve(c->frames, sizeof(*c->frames), &c->frames_capacity, c->n_frames, n,
+			   256, MAX_CACHED_FRAME_BYTES / sizeof(*c->frames), &grown))
+		return;
+	c->frames = grown;
+	for (size_t i = 0; i < n; i++) {
+		struct cached_frame *f = &c->frames[c->n_frames + i];
+
+		if (frame_cache__add_string(c, frames[i].function, &f->function) ||
+		    frame_cache__add_string(c, frames[i].system_name == frames[i].function
+						       ? NULL
+						       : frames[i].system_name,
+					    &f->system_name) ||
+		    frame_cache__add_string(c, frames[i].file, &f->file))
+			return;
+		f->line = frames[i].line;
+	}
+	slot = frame_cache__slot(c, vaddr);
+	*slot = (struct address_slot){
+		.vaddr = vaddr,
+		.first = (uint32_t)c->n_frames,
+		.n = (uint8_t)n,
+		.used = true,
+	};
+	c->n_frames += n;
+	c->n_addresses++;
+}
+
 static void binary__clear(struct binary *b)
 {
+	frame_cache__clear(&b->frame_cache);
 	binary__clear_dwarf(b);
 	free(b->build_id_hex);
 	free(b->segments);
@@ -1415,6 +1571,7 @@ static size_t binary__memory(const struct binary *b)
 	memory += b->dwarf_bytes + b->dwarf_parsed_bytes;
 	memory += b->n_cu_ranges * sizeof(*b->cu_ranges);
 	memory += b->n_dwarf_units * sizeof(*b->dwarf_units);
+	memory += frame_cache__memory(&b->frame_cache);
 	return memory;
 }
 
@@ -1723,6 +1880,10 @@ err_evict:
 	return err == -EBUSY ? -EAGAIN : err;
 }
 
+static void kernel_job__run(struct worker_job *job, struct worker *w);
+struct kernel_job;
+static void install_kernel(struct symbolizer *s, struct kernel_job *kj);
+
 /* Moves the tables a load made into the cache entry waiting for them. */
 static void binary__take_tables(struct binary *dst, struct binary *src)
 {
@@ -1755,6 +1916,12 @@ int symbolizer__collect(struct symbolizer *s)
 		struct binary *b = lj->entry;
 
 		next = job->next;
+		if (job->run == kernel_job__run) {
+			install_kernel(s, (struct kernel_job *)job);
+			job->release(job);
+			n++;
+			continue;
+		}
 		binary__take_tables(b, lj->result);
 		b->loading = false;
 		b->checked_ns = now_ns();
@@ -1967,6 +2134,15 @@ int symbolizer__lookup_user(struct symbolizer *s, const char *path, uint64_t fil
 	return 0;
 }
 
+/* Charges b for what its frame cache grew by, evicting others if need be. */
+static void account_growth(struct symbolizer *s, struct binary *b)
+{
+	if (binary__memory(b) == b->memory)
+		return;
+	account(s, b);
+	enforce_bounds(s, b);
+}
+
 /* Charges b for the libdw state of unit the first time it is used. */
 static void count_unit(struct symbolizer *s, struct binary *b, struct dwarf_unit *unit,
 		       Dwarf_Die *cudie)
@@ -2084,6 +2260,7 @@ int symbolizer__lookup_frames(struct symbolizer *s, const struct symbolizer_file
 {
 	struct symbol_frame frames[SYMBOLIZER_MAX_FRAMES];
 	const char *outer_file = NULL, *outer_name = NULL, *outer_system_name = NULL;
+	const struct address_slot *cached;
 	bool has_subprogram = false;
 	Dwarf_Die subprogram;
 	const struct func_sym *sym;
@@ -2099,6 +2276,27 @@ int symbolizer__lookup_frames(struct symbolizer *s, const struct symbolizer_file
 	err = resolve(s, file, file_offset, &b, &vaddr);
 	if (err)
 		return err;
+	cached = frame_cache__find(&b->frame_cache, vaddr);
+	if (cached) {
+		const struct frame_cache *c = &b->frame_cache;
+
+		if (!cached->n)
+			return -ENOENT;
+		for (i = 0; i < cached->n; i++) {
+			const struct cached_frame *f = &c->frames[cached->first + i];
+
+			frames[i] = (struct symbol_frame){
+				.function = c->strings + f->function,
+				.system_name = c->strings + (f->system_name == NO_STRING
+								     ? f->function
+								     : f->system_name),
+				.file = f->file == NO_STRING ? NULL : c->strings + f->file,
+				.line = f->line,
+			};
+		}
+		n = cached->n;
+		goto out;
+	}
 	if (b->dwarf)
 		dwarf_frames(s, b, vaddr, frames, &n, &outer_file, &outer_line, &subprogram,
 			     &has_subprogram);
@@ -2110,14 +2308,20 @@ int symbolizer__lookup_frames(struct symbolizer *s, const struct symbolizer_file
 	} else if (has_subprogram) {
 		outer_name = die_function_name(s, &subprogram, &outer_system_name);
 	}
-	if (!outer_name)
+	if (!outer_name) {
+		frame_cache__add(&b->frame_cache, vaddr, frames, 0);
+		account_growth(s, b);
 		return -ENOENT;
+	}
 	frames[n++] = (struct symbol_frame){
 		.function = outer_name,
 		.system_name = outer_system_name,
 		.file = outer_file,
 		.line = outer_line,
 	};
+	frame_cache__add(&b->frame_cache, vaddr, frames, n);
+	account_growth(s, b);
+out:
 	/* Too deep for the caller: keep the innermost frames and the real function. */
 	if (n > max_frames) {
 		frames[max_frames - 1] = frames[n - 1];
@@ -2404,6 +2608,71 @@ out:
 	return err;
 }
 
+/* The background read of kallsyms (some 100 ms for 120,000 symbols). */
+struct kernel_job {
+	struct worker_job job;
+	const char *path; /* the symbolizer's kallsyms_path, fixed */
+	struct kernel_table table;
+	int err;
+};
+
+static void kernel_job__run(struct worker_job *job, struct worker *w)
+{
+	struct kernel_job *kj = (struct kernel_job *)job;
+
+	kj->err = kernel_table__load(&kj->table, kj->path);
+}
+
+static void kernel_job__release(struct worker_job *job)
+{
+	struct kernel_job *kj = (struct kernel_job *)job;
+
+	free(kj->table.syms);
+	free(kj->table.names);
+	free(kj);
+}
+
+/* Queues the read of kallsyms. Returns -EAGAIN (queued, or the queue is full) or -ENOMEM. */
+static int start_kernel_load(struct symbolizer *s)
+{
+	struct kernel_job *kj = calloc(1, sizeof(*kj));
+	int err;
+
+	if (!kj)
+		return -ENOMEM;
+	kj->job.run = kernel_job__run;
+	kj->job.release = kernel_job__release;
+	kj->path = s->kallsyms_path;
+	err = worker__submit(s->worker, &kj->job);
+	if (err) {
+		free(kj);
+		return err == -EBUSY ? -EAGAIN : err;
+	}
+	s->kernel.loading = true;
+	return -EAGAIN;
+}
+
+/* Puts a finished read of kallsyms in place. */
+static void install_kernel(struct symbolizer *s, struct kernel_job *kj)
+{
+	struct kernel_table *table = &s->kernel;
+
+	table->loading = false;
+	s->loads_done++;
+	if (kj->err)
+		s->loads_failed++;
+	/* Out of memory may pass: the next lookup reads it again. */
+	if (kj->err == -ENOMEM)
+		return;
+	table->loaded = true;
+	table->error = kj->err;
+	table->syms = kj->table.syms;
+	table->n_syms = kj->table.n_syms;
+	table->names = kj->table.names;
+	table->names_size = kj->table.names_size;
+	kj->table = (struct kernel_table){};
+}
+
 int symbolizer__lookup_kernel(struct symbolizer *s, uint64_t address, struct symbol *ret_sym)
 {
 	struct kernel_table *table;
@@ -2413,6 +2682,8 @@ int symbolizer__lookup_kernel(struct symbolizer *s, uint64_t address, struct sym
 	if (!s || !ret_sym)
 		return -EINVAL;
 	table = &s->kernel;
+	if (!table->loaded && s->worker)
+		return table->loading ? -EAGAIN : start_kernel_load(s);
 	if (!table->loaded) {
 		int err = kernel_table__load(table, s->kallsyms_path);
 

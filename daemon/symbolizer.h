@@ -136,7 +136,10 @@ int symbolizer__collect(struct symbolizer *s);
  */
 void symbolizer__freeze(struct symbolizer *s, bool frozen);
 
-/* Finds the kernel function containing address. Returns 0 or -ENOENT. */
+/*
+ * Finds the kernel function containing address. Returns 0 or -ENOENT; in
+ * background mode -EAGAIN while kallsyms is read, the first time.
+ */
 int symbolizer__lookup_kernel(struct symbolizer *s, uint64_t address, struct symbol *ret_sym);
 
 /*
