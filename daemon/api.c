@@ -212,8 +212,9 @@ enum profile_mode {
  * sampled is kept while the request waits.
  */
 static void respond_profile(struct cprofd *d, pid_t pid, enum profile_mode mode, bool final,
-			    struct api_response *resp)
+			    const struct cprofd_prepare *progress, struct api_response *resp)
 {
+	struct cprofd_prepare prepare = progress ? *progress : (struct cprofd_prepare){};
 	struct cprofd_summary summary;
 	void *data;
 	size_t size;
@@ -223,14 +224,20 @@ static void respond_profile(struct cprofd *d, pid_t pid, enum profile_mode mode,
 	err = cprofd__session_owner(d, pid, &owner);
 	if (!err && mode == PROFILE_AND_FORGET)
 		err = cprofd__end_sampling(d, pid);
-	if (!err && !final && cprofd__prepare_profile(d, pid) == -EAGAIN) {
-		memset(resp, 0, sizeof(*resp));
-		resp->wait = (struct api_wait){
-			.pid = pid,
-			.forget = mode == PROFILE_AND_FORGET,
-			.owner = owner,
-		};
-		return;
+	if (!err && !final) {
+		int ready = cprofd__prepare_profile(d, pid, &prepare);
+
+		if (ready == -EAGAIN || ready == -EINPROGRESS) {
+			memset(resp, 0, sizeof(*resp));
+			resp->wait = (struct api_wait){
+				.pid = pid,
+				.forget = mode == PROFILE_AND_FORGET,
+				.owner = owner,
+				.soon = ready == -EINPROGRESS,
+				.prepare = prepare,
+			};
+			return;
+		}
 	}
 	if (!err) {
 		err = cprofd__build_profile(d, pid, &data, &size, &summary);
@@ -323,7 +330,7 @@ static void handle_session(struct cprofd *d, const struct api_request *req, cons
 		cprofd__end_sampling(d, pid);
 		respond_session(d, pid, 200, resp);
 	} else if (action) {
-		respond_profile(d, pid, PROFILE_SNAPSHOT, false, resp);
+		respond_profile(d, pid, PROFILE_SNAPSHOT, false, NULL, resp);
 	} else if (is(method, "GET")) {
 		respond_session(d, pid, 200, resp);
 	} else if (keep_profile && is(keep_profile, "0")) {
@@ -332,7 +339,7 @@ static void handle_session(struct cprofd *d, const struct api_request *req, cons
 		resp->status = 204;
 		resp->content_type = CPROF_CONTENT_TYPE_JSON;
 	} else {
-		respond_profile(d, pid, PROFILE_AND_FORGET, false, resp);
+		respond_profile(d, pid, PROFILE_AND_FORGET, false, NULL, resp);
 	}
 }
 
@@ -402,7 +409,7 @@ void api__handle(struct cprofd *d, const struct api_request *req, struct api_res
 
 void api__finish_profile(struct cprofd *d, pid_t pid, bool final, struct api_response *resp)
 {
-	respond_profile(d, pid, PROFILE_AND_FORGET, final, resp);
+	respond_profile(d, pid, PROFILE_AND_FORGET, final, NULL, resp);
 }
 
 void api__retry_profile(struct cprofd *d, const struct api_wait *wait, bool final,
@@ -416,7 +423,7 @@ void api__retry_profile(struct cprofd *d, const struct api_wait *wait, bool fina
 		return;
 	}
 	respond_profile(d, wait->pid, wait->forget ? PROFILE_AND_FORGET : PROFILE_SNAPSHOT, final,
-			resp);
+			&wait->prepare, resp);
 }
 
 void api_response__release(struct api_response *resp)

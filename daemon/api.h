@@ -31,6 +31,8 @@ struct api_wait {
 	pid_t pid; /* 0: not waiting */
 	bool forget; /* drop the session once its profile is sent */
 	uid_t owner; /* the session's owner when the wait began: another's is not answered */
+	bool soon; /* a slice of the lookups is done: retry from the loop's next turn */
+	struct cprofd_prepare prepare; /* how far the lookups went */
 };
 
 struct api_response {
@@ -49,9 +51,9 @@ struct api_response {
 	/*
 	 * wait.pid non-zero: the profile waits for symbols (the session is
 	 * ended already when it is to be forgotten, so no sample is lost); the
-	 * caller suspends the request and calls api__retry_profile() after the
-	 * symbols callback (cprofd.h) ran, and once with final when it has
-	 * waited long enough.
+	 * caller suspends the request and calls api__retry_profile() on the
+	 * loop's next turn when wait.soon, else after the symbols callback
+	 * (cprofd.h) ran, and once with final when it has waited long enough.
 	 */
 	struct api_wait wait;
 };

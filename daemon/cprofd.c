@@ -40,6 +40,11 @@
  * 516 KiB per CPU).
  */
 #define TASK_EVENTS_BYTES_PER_CPU (256u << 10)
+/*
+ * A profile's frames are looked up in slices of this long, between which
+ * the loop drains the ring buffer and answers requests.
+ */
+#define PREPARE_SLICE_NS 10000000ull
 /* A task event younger than this may still be being written on another CPU. */
 #define TASK_EVENTS_MARGIN_NS 10000000ull
 
@@ -419,14 +424,22 @@ static void catch_up(struct cprofd *d, struct session *s)
 	}
 }
 
-int cprofd__prepare_profile(struct cprofd *d, pid_t pid)
+int cprofd__prepare_profile(struct cprofd *d, pid_t pid, struct cprofd_prepare *p)
 {
 	struct session *s = find_session(d, pid);
+	struct profile_prepare state = { .cursor = p->cursor, .loading = p->loading,
+					 .started = p->started };
+	int err;
 
 	if (!s)
 		return -ENOENT;
-	catch_up(d, s);
-	return profile__prepare(s, d->stacks, d->processes, d->symbols);
+	if (!p->started)
+		catch_up(d, s);
+	err = profile__prepare(s, d->stacks, d->processes, d->symbols, &state,
+			       PREPARE_SLICE_NS);
+	*p = (struct cprofd_prepare){ .cursor = state.cursor, .loading = state.loading,
+				      .started = state.started };
+	return err;
 }
 
 static uint64_t monotonic_ms(void)
@@ -441,17 +454,20 @@ int cprofd__wait_symbols(struct cprofd *d, pid_t pid, int timeout_ms)
 {
 	uint64_t deadline = monotonic_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 	struct pollfd pfd = { .fd = symbolizer__fd(d->symbols), .events = POLLIN };
+	struct cprofd_prepare p = {};
 	int err;
 
 	for (;;) {
 		uint64_t now;
 
-		err = cprofd__prepare_profile(d, pid);
-		if (err != -EAGAIN || pfd.fd < 0)
+		err = cprofd__prepare_profile(d, pid, &p);
+		if ((err != -EAGAIN && err != -EINPROGRESS) || pfd.fd < 0)
 			return err;
 		now = monotonic_ms();
 		if (now >= deadline)
 			return -ETIMEDOUT;
+		if (err == -EINPROGRESS)
+			continue;
 		if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
 			return -errno;
 		symbolizer__collect(d->symbols);

@@ -69,14 +69,23 @@ int cprofd__session_owner(const struct cprofd *d, pid_t pid, uid_t *ret_owner);
  */
 int cprofd__end_sampling(struct cprofd *d, pid_t pid);
 
+/* How far a profile's preparation went; zero it to begin. */
+struct cprofd_prepare {
+	size_t cursor;
+	bool loading;
+	bool started;
+};
+
 /*
- * Makes ready what a profile of pid's session needs: with background
- * symbols, queues the loads of the binaries its frames are in. Returns 0
- * when a build would find them all, -EAGAIN while some load (ask again once
- * the symbols callback has run), -ENOENT, or another negative errno (then
- * build anyway: unknown frames are named binary+0xOFFSET).
+ * Makes ready what a profile of pid's session needs, in a slice of bounded
+ * time: queues the loads of the binaries its frames are in (background
+ * symbols) and looks up its frames, so that the build finds them cached.
+ * Returns 0 when a build would find them all, -EINPROGRESS when the slice
+ * ended first (call again soon, from the loop), -EAGAIN while binaries load
+ * (call again once the symbols callback has run), -ENOENT, or another
+ * negative errno (then build anyway: unknown frames are binary+0xOFFSET).
  */
-int cprofd__prepare_profile(struct cprofd *d, pid_t pid);
+int cprofd__prepare_profile(struct cprofd *d, pid_t pid, struct cprofd_prepare *p);
 
 /*
  * As cprofd__prepare_profile(), but waits, at most timeout_ms, for the loads

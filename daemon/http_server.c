@@ -60,7 +60,8 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	sd_event_source *io;
 	sd_event_source *timeout;
-	sd_event_source *retry; /* symbols loaded: retries the requests waiting for them */
+	sd_event_source *retry; /* retries the requests waiting for symbols */
+	bool symbols_loaded; /* since the last retry: those waiting on loads try again too */
 	struct request_state *deferred; /* suspended requests */
 };
 
@@ -158,11 +159,18 @@ static void settle_deferred(struct request_state *state, struct api_response *re
 	if (resp->wait.pid && !state->wait.pid) {
 		state->wait = resp->wait;
 		state->timer = sd_event_source_disable_unref(state->timer);
-		if (defer(state, WAIT_SYMBOLS_S) == 0)
+		if (defer(state, WAIT_SYMBOLS_S) == 0) {
+			if (state->wait.soon)
+				sd_event_source_set_enabled(s->retry, SD_EVENT_ONESHOT);
 			return;
+		}
 		api__retry_profile(s->cprofd, &state->wait, true, resp);
 	} else if (resp->wait.pid) {
-		return; /* still waiting, deadline unchanged */
+		/* Still waiting, deadline unchanged; the lookups went on. */
+		state->wait = resp->wait;
+		if (state->wait.soon)
+			sd_event_source_set_enabled(s->retry, SD_EVENT_ONESHOT);
+		return;
 	}
 	answer_deferred(state, resp);
 }
@@ -190,17 +198,22 @@ static int on_profile_timer(sd_event_source *source, uint64_t usec, void *userda
 	return 0;
 }
 
-/* Symbols loaded: every request waiting on them tries again. */
+/*
+ * The requests in the middle of their lookups do the next slice; after
+ * loads finished, those waiting on them too.
+ */
 static int on_retry(sd_event_source *source, void *userdata)
 {
 	struct http_server *s = userdata;
 	struct request_state *state, *next;
+	bool loaded = s->symbols_loaded;
 
+	s->symbols_loaded = false;
 	for (state = s->deferred; state; state = next) {
 		struct api_response resp;
 
 		next = state->next;
-		if (!state->wait.pid)
+		if (!state->wait.pid || !(state->wait.soon || loaded))
 			continue;
 		api__retry_profile(s->cprofd, &state->wait, false, &resp);
 		settle_deferred(state, &resp);
@@ -214,6 +227,7 @@ static void on_symbols_loaded(void *ctx)
 	struct http_server *s = ctx;
 
 	/* Not from inside cprofd__drain(): from the loop, once it returned. */
+	s->symbols_loaded = true;
 	sd_event_source_set_enabled(s->retry, SD_EVENT_ONESHOT);
 }
 
@@ -270,8 +284,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 		api__finish_profile(s->cprofd, resp.defer_pid, true, &resp);
 	} else if (resp.wait.pid) {
 		state->wait = resp.wait;
-		if (defer(state, WAIT_SYMBOLS_S) == 0)
+		if (defer(state, WAIT_SYMBOLS_S) == 0) {
+			if (state->wait.soon)
+				sd_event_source_set_enabled(s->retry, SD_EVENT_ONESHOT);
 			return MHD_YES;
+		}
 		api__retry_profile(s->cprofd, &state->wait, true, &resp);
 	}
 	return queue(connection, &resp);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 
 #include "perf_map.h"
 #include "pprof.h"
@@ -322,48 +323,64 @@ static int add_marker(struct profile_ctx *ctx, const struct session *s, const ch
 	return pprof_builder__add_sample(ctx->pprof, &id, 1, count, &label, 1);
 }
 
-/* Asks for the binary of m; 0 when it has none to ask for. */
-static int request_binary(struct symbolizer *symbols, uint32_t tgid, const struct proc_map *m)
+static uint64_t monotonic_ns(void)
 {
-	struct symbolizer_file file;
+	struct timespec ts;
 
-	if (!m || !has_symbols(m))
-		return 0;
-	symbolizer_file_of(&file, tgid, m);
-	return symbolizer__request(symbols, &file);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 int profile__prepare(const struct session *s, const struct stack_table *stacks,
-		     struct process_table *processes, struct symbolizer *symbols)
+		     struct process_table *processes, struct symbolizer *symbols,
+		     struct profile_prepare *p, uint64_t budget_ns)
 {
-	const struct proc_map *last = NULL;
+	uint64_t deadline = monotonic_ns() + budget_ns;
+	struct symbol_frame frames[SYMBOLIZER_MAX_FRAMES];
 	const struct session_count *c;
-	size_t cursor = 0;
-	int result, err;
+	struct symbolizer_file file;
+	struct symbol sym;
+	size_t n_frames;
+	int err;
 
-	/* -EAGAIN wins over other errors: then the caller waits, and asks again. */
-	result = request_binary(symbols, s->pid, process_table__main_mapping(processes, s->pid));
-	while ((c = session__next_count(s, &cursor))) {
+	if (!p->started) {
+		const struct proc_map *m = process_table__main_mapping(processes, s->pid);
+
+		p->started = true;
+		if (m && has_symbols(m)) {
+			symbolizer_file_of(&file, s->pid, m);
+			p->loading |= symbolizer__request(symbols, &file) == -EAGAIN;
+		}
+		/* kallsyms is read once, on first use: here rather than in the build. */
+		p->loading |= symbolizer__lookup_kernel(symbols, KERNEL_START, &sym) == -EAGAIN;
+	}
+	while ((c = session__next_count(s, &p->cursor))) {
 		const struct stack *stack = stack_table__get(stacks, c->stack_id);
 
 		if (!stack)
 			continue;
 		for (unsigned int f = 0; f < stack->user_depth; f++) {
 			uint64_t ip = stack->ips[stack->kernel_depth + f];
-			const struct proc_map *m =
-				process_table__find(processes, stack->tgid, f == 0 ? ip : ip - 1);
+			uint64_t lookup = f == 0 ? ip : ip - 1;
+			const struct proc_map *m = process_table__find(processes, stack->tgid, lookup);
 
-			/* Neighbouring frames are often in one binary: ask once for a run. */
-			if (!m || m == last)
+			if (!m || !has_symbols(m))
 				continue;
-			last = m;
-			err = request_binary(symbols, stack->tgid, m);
-			/* Go on after -EAGAIN: every missing binary is queued in one pass. */
-			if (err == -EAGAIN || (err && !result))
-				result = err;
+			/* The build asks the same: then it finds the frames cached. */
+			symbolizer_file_of(&file, stack->tgid, m);
+			err = symbolizer__lookup_frames(symbols, &file,
+							m->offset + (lookup - m->start), frames,
+							SYMBOLIZER_MAX_FRAMES, &n_frames);
+			p->loading |= err == -EAGAIN;
 		}
+		if (monotonic_ns() >= deadline)
+			return -EINPROGRESS;
 	}
-	return result;
+	if (p->loading) {
+		*p = (struct profile_prepare){};
+		return -EAGAIN;
+	}
+	return 0;
 }
 
 int profile__build(const struct session *s, const struct stack_table *stacks,
