@@ -362,7 +362,9 @@ int task_events__drain(struct task_events *t, uint64_t margin_ns, task_event_fn 
 
 	for (int i = 0; i < t->n_cpus; i++)
 		read_buffer(t, &t->cpus[i]);
-	qsort(t->pending, t->n_pending, sizeof(*t->pending), by_time);
+	/* Nothing pending may mean no array yet: qsort() must not see NULL. */
+	if (t->n_pending > 1)
+		qsort(t->pending, t->n_pending, sizeof(*t->pending), by_time);
 
 	for (; n < t->n_pending; n++) {
 		const struct pending *p = &t->pending[n];
