@@ -414,7 +414,8 @@ static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si,
 	note_restart_needed("debuginfod_backoff", cur->debuginfod_backoff_s,
 			    next.debuginfod_backoff_s);
 	if (strcmp(cur->debuginfod_urls, next.debuginfod_urls))
-		log_msg(LOG_NOTICE, "debuginfod_urls changed: applies at the next restart of cprofd");
+		log_msg(LOG_NOTICE,
+			"debuginfod_urls changed: applies at the next restart of cprofd");
 	/* Remember what runs, not what waits for a restart. */
 	next.ring_buffer_bytes = cur->ring_buffer_bytes;
 	next.stack_table_bytes = cur->stack_table_bytes;

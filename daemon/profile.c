@@ -362,7 +362,8 @@ int profile__prepare(const struct session *s, const struct stack_table *stacks,
 		for (unsigned int f = 0; f < stack->user_depth; f++) {
 			uint64_t ip = stack->ips[stack->kernel_depth + f];
 			uint64_t lookup = f == 0 ? ip : ip - 1;
-			const struct proc_map *m = process_table__find(processes, stack->tgid, lookup);
+			const struct proc_map *m =
+				process_table__find(processes, stack->tgid, lookup);
 
 			if (!m || !has_symbols(m))
 				continue;

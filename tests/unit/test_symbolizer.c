@@ -1816,7 +1816,8 @@ static void test_background_mode(void)
 		return;
 	ASSERT_TRUE(symbolizer__fd(s) >= 0);
 	file.path = fx.bid;
-	if (!ASSERT_TRUE(expected_offset(fx.bid, fx.bid_full, false, "cprof_beta", &offset, &size)) ||
+	if (!ASSERT_TRUE(
+		    expected_offset(fx.bid, fx.bid_full, false, "cprof_beta", &offset, &size)) ||
 	    !ASSERT_TRUE(offset_to_vaddr_readelf(fx.bid, offset + 4, &vaddr)) ||
 	    !ASSERT_EQ(addr2line_frames(fx.bid_full, vaddr, expected, 8), 1))
 		goto out;
