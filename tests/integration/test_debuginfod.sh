@@ -194,6 +194,10 @@ check "a load was pending on the hanging fetch meanwhile" test "$pending" = 1
 check "status answered within 250 ms throughout" test "$worst_ms" -lt 250
 wait "$profile_job"
 check "the profile still comes, once the fetch timed out" test "$?" = 0
+diag "$(cat "$TMP/hung.txt")"
+# Sampling ended at 2 s, before the wait: nothing lost, no sample of the wait.
+check "the wait lost no sample and added none" \
+	grep -Eq ': [1-9][0-9]* samples, 0 lost, 2\.[0-9]+ s,' "$TMP/hung.txt"
 pprof_top "$TMP/hung.pb.gz" >"$TMP/hung-top.txt"
 sed 's/^/#   /' "$TMP/hung-top.txt" | sed -n '6,9p'
 check "its frames are binary+0xOFFSET" grep -Eq 'dbgprog\+0x[0-9a-f]+' "$TMP/hung-top.txt"
