@@ -13,7 +13,8 @@
  *   socket_group = cprof        group of the socket cprofd binds itself
  *   debuginfod_urls = URL ...   debuginfod servers (else $DEBUGINFOD_URLS)
  *   debuginfod_timeout = 30     seconds one debug file fetch may take
- *   debuginfod_backoff = 60     seconds before a build ID that failed is asked again
+ *   debuginfod_backoff = 60     seconds before a build ID that failed is asked again (x10
+ *                               when the servers said they do not have it)
  *
  * Sizes take a K, M or G suffix (powers of 1024).
  */

@@ -112,6 +112,12 @@
 #define DEFAULT_DEBUGINFOD_BACKOFF_NS (60ull * 1000000000ull)
 /* Failed build IDs remembered; beyond, the oldest is forgotten (and may be asked again). */
 #define MAX_FETCH_FAILURES 256
+/*
+ * A build ID the servers answered they do not have waits this many backoffs:
+ * as libdebuginfod's own negative cache (10 minutes), and without reloading
+ * its binary every minute for nothing.
+ */
+#define NOT_FOUND_BACKOFFS 10
 
 /* How far back to look for a sized symbol (or unit) enclosing a smaller one that ended. */
 #define MAX_ENCLOSING_LOOKBACK 8
@@ -272,7 +278,7 @@ enum fetch_outcome {
 struct fetch_failure {
 	uint8_t id[MAX_BUILD_ID_BYTES];
 	size_t len;
-	uint64_t failed_ns;
+	uint64_t retry_ns; /* monotonic time from which it may be asked again */
 };
 
 /* The worker's debuginfod client and what failed; no other thread touches it. */
@@ -1087,9 +1093,9 @@ static int fetch_debuginfo(struct fetcher *fetcher, const uint8_t *id, size_t le
 	char *path = NULL;
 	int fd;
 
-	if (failure && now - failure->failed_ns < fetcher->backoff_ns) {
+	if (failure && now < failure->retry_ns) {
 		req->fetched = FETCH_BACKED_OFF;
-		req->retry_ns = failure->failed_ns + fetcher->backoff_ns;
+		req->retry_ns = failure->retry_ns;
 		return -EAGAIN;
 	}
 	if (!fetcher->client) {
@@ -1115,9 +1121,9 @@ static int fetch_debuginfo(struct fetcher *fetcher, const uint8_t *id, size_t le
 		memcpy(failure->id, id, len);
 		failure->len = len;
 	}
-	failure->failed_ns = now;
+	failure->retry_ns = now + fetcher->backoff_ns * (fd == -ENOENT ? NOT_FOUND_BACKOFFS : 1);
 	req->fetched = FETCH_FAILED;
-	req->retry_ns = now + fetcher->backoff_ns;
+	req->retry_ns = failure->retry_ns;
 	return fd;
 }
 

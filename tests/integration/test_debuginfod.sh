@@ -9,7 +9,8 @@
 # answers: while cprofd's fetch hangs, status must answer at once, and the
 # profile must come (after the fetch times out) with binary+0xOFFSET frames.
 # When the real server is back and the backoff has passed, a later profile
-# must have the names again, without restarting cprofd.
+# must have the names again, without restarting cprofd. A build ID the
+# server answers it does not have is not asked for again after the backoff.
 set -u
 BUILD=${1:-build}
 . "$(dirname "$0")/lib/common.sh"
@@ -214,6 +215,34 @@ pprof_top "$TMP/back.pb.gz" >"$TMP/back-top.txt"
 check "it names the functions again, without a restart" \
 	grep -q 'cprof_debuginfod_leaf' "$TMP/back-top.txt"
 check "status counts the fetch made after the backoff" test "$(status_field "j['daemon']['debuginfod_fetched']")" -ge 1
+
+stop_daemon
+rc=$?
+check "cprofd exits cleanly (no sanitizer report)" \
+	bash -c "[ $rc = 0 ] && ! grep -Eq 'LeakSanitizer|AddressSanitizer|runtime error' '$TMP/cprofd.log'"
+
+# --- what the server does not have is asked once, not again after the short backoff ---
+# A fresh daemon and cache, whose negative cache libdebuginfod is told not to
+# use: then every fetch cprofd tries reaches the server, which logs it.
+mkdir -p "$TMP/cache3/debuginfod"
+echo 0 >"$TMP/cache3/debuginfod/cache_miss_s"
+export CACHE_DIRECTORY=$TMP/cache3
+start_daemon --config "$TMP/cprofd.conf" || { not_ok "cprofd starts a third time"; finish; exit; }
+cat >>"$TMP/src/dbgprog.c" <<'C'
+int cprof_other_build = 1; /* another build ID */
+C
+gcc -O1 -g -fno-omit-frame-pointer -Wl,--build-id "$TMP/src/dbgprog.c" -o "$TMP/src/other.full" &&
+	strip --strip-all -o "$TMP/bin/other" "$TMP/src/other.full"
+other_id=$(readelf -n "$TMP/bin/other" | sed -n 's/.*Build ID: *//p')
+prog=$TMP/bin/other
+check "a profile of a program the server has no debug file for is made" profile_prog other1
+asked_once=$(grep -c "/buildid/$other_id/debuginfo 404" "$TMP/debuginfod.log")
+sleep 3.5
+check "and another after the backoff" profile_prog other2
+asked_after=$(grep -c "/buildid/$other_id/debuginfo 404" "$TMP/debuginfod.log")
+diag "the server was asked for it $asked_once time(s) after one profile, $asked_after after two"
+check "'not found' is asked once, and not again after the short backoff" \
+	test "$asked_once" = 1 -a "$asked_after" = 1
 
 stop_daemon
 rc=$?
