@@ -33,7 +33,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 # libiberty: the C++ and Rust (legacy and v0) demangler that binutils and perf use.
-DAEMON_LIBS := -lbpf -lelf -ldw -liberty -lz -lsystemd -lmicrohttpd
+DAEMON_LIBS := -lbpf -lelf -ldw -ldebuginfod -liberty -lz -lsystemd -lmicrohttpd -lpthread
 CLIENT_LIBS := -lcurl
 
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \

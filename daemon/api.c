@@ -206,18 +206,44 @@ enum profile_mode {
 	PROFILE_AND_FORGET, /* end it, and drop it once the profile is built */
 };
 
-static void respond_profile(struct cprofd *d, pid_t pid, enum profile_mode mode,
-			    struct api_response *resp)
+/*
+ * Answers with the profile, or (unless final) with a wait while the
+ * symbols of its binaries load. A session to forget is ended first: what it
+ * sampled is kept while the request waits.
+ */
+static void respond_profile(struct cprofd *d, pid_t pid, enum profile_mode mode, bool final,
+			    const struct cprofd_prepare *progress, struct api_response *resp)
 {
+	struct cprofd_prepare prepare = progress ? *progress : (struct cprofd_prepare){};
 	struct cprofd_summary summary;
 	void *data;
 	size_t size;
+	uid_t owner;
 	int err;
 
-	if (mode == PROFILE_AND_FORGET)
-		err = cprofd__stop_session(d, pid, &data, &size, &summary);
-	else
+	err = cprofd__session_owner(d, pid, &owner);
+	if (!err && mode == PROFILE_AND_FORGET)
+		err = cprofd__end_sampling(d, pid);
+	if (!err && !final) {
+		int ready = cprofd__prepare_profile(d, pid, &prepare);
+
+		if (ready == -EAGAIN || ready == -EINPROGRESS) {
+			memset(resp, 0, sizeof(*resp));
+			resp->wait = (struct api_wait){
+				.pid = pid,
+				.forget = mode == PROFILE_AND_FORGET,
+				.owner = owner,
+				.soon = ready == -EINPROGRESS,
+				.prepare = prepare,
+			};
+			return;
+		}
+	}
+	if (!err) {
 		err = cprofd__build_profile(d, pid, &data, &size, &summary);
+		if (!err && mode == PROFILE_AND_FORGET)
+			cprofd__forget_session(d, pid);
+	}
 	if (err == -ENOENT) {
 		respond_error(resp, 404, "no session for process %d", pid);
 		return;
@@ -304,7 +330,7 @@ static void handle_session(struct cprofd *d, const struct api_request *req, cons
 		cprofd__end_sampling(d, pid);
 		respond_session(d, pid, 200, resp);
 	} else if (action) {
-		respond_profile(d, pid, PROFILE_SNAPSHOT, resp);
+		respond_profile(d, pid, PROFILE_SNAPSHOT, false, NULL, resp);
 	} else if (is(method, "GET")) {
 		respond_session(d, pid, 200, resp);
 	} else if (keep_profile && is(keep_profile, "0")) {
@@ -313,7 +339,7 @@ static void handle_session(struct cprofd *d, const struct api_request *req, cons
 		resp->status = 204;
 		resp->content_type = CPROF_CONTENT_TYPE_JSON;
 	} else {
-		respond_profile(d, pid, PROFILE_AND_FORGET, resp);
+		respond_profile(d, pid, PROFILE_AND_FORGET, false, NULL, resp);
 	}
 }
 
@@ -381,9 +407,23 @@ void api__handle(struct cprofd *d, const struct api_request *req, struct api_res
 	}
 }
 
-void api__finish_profile(struct cprofd *d, pid_t pid, struct api_response *resp)
+void api__finish_profile(struct cprofd *d, pid_t pid, bool final, struct api_response *resp)
 {
-	respond_profile(d, pid, PROFILE_AND_FORGET, resp);
+	respond_profile(d, pid, PROFILE_AND_FORGET, final, NULL, resp);
+}
+
+void api__retry_profile(struct cprofd *d, const struct api_wait *wait, bool final,
+			struct api_response *resp)
+{
+	uid_t owner;
+
+	/* Forgotten meanwhile, and perhaps another's session for the same pid now. */
+	if (cprofd__session_owner(d, wait->pid, &owner) || owner != wait->owner) {
+		respond_error(resp, 404, "no session for process %d", wait->pid);
+		return;
+	}
+	respond_profile(d, wait->pid, wait->forget ? PROFILE_AND_FORGET : PROFILE_SNAPSHOT, final,
+			&wait->prepare, resp);
 }
 
 void api_response__release(struct api_response *resp)

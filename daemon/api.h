@@ -26,6 +26,15 @@ struct api_request {
 	void *ctx;
 };
 
+/* A profile request waiting for its symbols to load. */
+struct api_wait {
+	pid_t pid; /* 0: not waiting */
+	bool forget; /* drop the session once its profile is sent */
+	uid_t owner; /* the session's owner when the wait began: another's is not answered */
+	bool soon; /* a slice of the lookups is done: retry from the loop's next turn */
+	struct cprofd_prepare prepare; /* how far the lookups went */
+};
+
 struct api_response {
 	unsigned int status;
 	const char *content_type;
@@ -39,6 +48,14 @@ struct api_response {
 	 */
 	unsigned int defer_seconds;
 	pid_t defer_pid;
+	/*
+	 * wait.pid non-zero: the profile waits for symbols (the session is
+	 * ended already when it is to be forgotten, so no sample is lost); the
+	 * caller suspends the request and calls api__retry_profile() on the
+	 * loop's next turn when wait.soon, else after the symbols callback
+	 * (cprofd.h) ran, and once with final when it has waited long enough.
+	 */
+	struct api_wait wait;
 };
 
 /* Handles one request; *resp is always filled. */
@@ -46,9 +63,17 @@ void api__handle(struct cprofd *d, const struct api_request *req, struct api_res
 
 /*
  * Ends a timed profile started by api__handle() (whose rights were checked
- * then) and fills *resp with it.
+ * then) and fills *resp with it; without final, *resp may say to wait.
  */
-void api__finish_profile(struct cprofd *d, pid_t pid, struct api_response *resp);
+void api__finish_profile(struct cprofd *d, pid_t pid, bool final, struct api_response *resp);
+
+/*
+ * Tries again a profile that waited: fills *resp with it, or again with a
+ * wait while symbols still load (never with final: then unknown frames are
+ * binary+0xOFFSET).
+ */
+void api__retry_profile(struct cprofd *d, const struct api_wait *wait, bool final,
+			struct api_response *resp);
 
 void api_response__release(struct api_response *resp);
 

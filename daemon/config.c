@@ -35,6 +35,8 @@ void config__init(struct config *c)
 	c->symbol_cache_bytes = 1ull << 30;
 	c->max_processes = 65536;
 	c->drain_interval_ms = 100;
+	c->debuginfod_timeout_s = 30;
+	c->debuginfod_backoff_s = 60;
 }
 
 int config__parse_size(const char *s, size_t *ret)
@@ -181,6 +183,30 @@ int config__parse_group_name(const char *s, char *ret, size_t ret_size)
 	return 0;
 }
 
+int config__parse_urls(const char *s, char *ret, size_t ret_size)
+{
+	size_t n = strlen(s);
+	const char *p = s;
+
+	if (n == 0 || n > CONFIG_URLS_MAX || n >= ret_size)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < ' ' || s[i] > '~')
+			return -EINVAL;
+	/* libdebuginfod takes other schemes too; these are the ones that make sense here. */
+	while (*p) {
+		size_t len = strcspn(p, " ");
+
+		if (len && strncmp(p, "http://", 7) && strncmp(p, "https://", 8) &&
+		    strncmp(p, "file://", 7))
+			return -EINVAL;
+		p += len;
+		p += strspn(p, " ");
+	}
+	memcpy(ret, s, n + 1);
+	return 0;
+}
+
 struct key {
 	const char *name;
 	enum config_key bit;
@@ -198,6 +224,10 @@ static const struct key keys[] = {
 	  "a size from 1M to 1024G (suffix K, M or G)" },
 	{ "drain_interval_ms", CONFIG_DRAIN_INTERVAL_MS, "an integer from 1 to 10000" },
 	{ "socket_group", CONFIG_SOCKET_GROUP, "a group name ([a-z_][a-z0-9_-]*, at most 32)" },
+	{ "debuginfod_urls", CONFIG_DEBUGINFOD_URLS,
+	  "space-separated http://, https:// or file:// URLs (at most 1024 characters)" },
+	{ "debuginfod_timeout", CONFIG_DEBUGINFOD_TIMEOUT, "an integer from 1 to 3600" },
+	{ "debuginfod_backoff", CONFIG_DEBUGINFOD_BACKOFF, "an integer from 1 to 86400" },
 };
 
 static int set_value(struct config *c, enum config_key bit, const char *value)
@@ -217,6 +247,20 @@ static int set_value(struct config *c, enum config_key bit, const char *value)
 		return config__parse_drain_interval_ms(value, &c->drain_interval_ms);
 	case CONFIG_SOCKET_GROUP:
 		return config__parse_group_name(value, c->socket_group, sizeof(c->socket_group));
+	case CONFIG_DEBUGINFOD_URLS:
+		return config__parse_urls(value, c->debuginfod_urls, sizeof(c->debuginfod_urls));
+	case CONFIG_DEBUGINFOD_TIMEOUT:
+	case CONFIG_DEBUGINFOD_BACKOFF: {
+		unsigned long long v;
+		int err = parse_number(value, 1, bit == CONFIG_DEBUGINFOD_TIMEOUT ? 3600 : 86400,
+				       &v);
+
+		if (!err)
+			*(bit == CONFIG_DEBUGINFOD_TIMEOUT ? &c->debuginfod_timeout_s
+							   : &c->debuginfod_backoff_s) =
+				(unsigned int)v;
+		return err;
+	}
 	}
 	return -EINVAL;
 }

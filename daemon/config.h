@@ -11,6 +11,10 @@
  *   max_processes = 65536       bound of the process table
  *   drain_interval_ms = 100     how often the ring buffer is drained
  *   socket_group = cprof        group of the socket cprofd binds itself
+ *   debuginfod_urls = URL ...   debuginfod servers (else $DEBUGINFOD_URLS)
+ *   debuginfod_timeout = 30     seconds one debug file fetch may take
+ *   debuginfod_backoff = 60     seconds before a build ID that failed is asked again (x10
+ *                               when the servers said they do not have it)
  *
  * Sizes take a K, M or G suffix (powers of 1024).
  */
@@ -23,6 +27,7 @@
 /* A longer file is refused: a configuration is a few lines. */
 #define CONFIG_MAX_BYTES (64 * 1024)
 #define CONFIG_GROUP_NAME_MAX 32
+#define CONFIG_URLS_MAX 1024
 
 /* Bits of config.set: which keys the file (or command line) gave. */
 enum config_key {
@@ -33,6 +38,9 @@ enum config_key {
 	CONFIG_DRAIN_INTERVAL_MS = 1u << 4,
 	CONFIG_SOCKET_GROUP = 1u << 5,
 	CONFIG_SYMBOL_CACHE_SIZE = 1u << 6,
+	CONFIG_DEBUGINFOD_URLS = 1u << 7,
+	CONFIG_DEBUGINFOD_TIMEOUT = 1u << 8,
+	CONFIG_DEBUGINFOD_BACKOFF = 1u << 9,
 };
 
 struct config {
@@ -43,6 +51,9 @@ struct config {
 	size_t symbol_cache_bytes; /* >= 1 MiB: symbol tables and DWARF kept */
 	unsigned int drain_interval_ms; /* 1..10000 */
 	char socket_group[CONFIG_GROUP_NAME_MAX + 1]; /* "": leave the socket's group alone */
+	char debuginfod_urls[CONFIG_URLS_MAX + 1]; /* "": $DEBUGINFOD_URLS, if any */
+	unsigned int debuginfod_timeout_s; /* 1..3600 */
+	unsigned int debuginfod_backoff_s; /* 1..86400 */
 	unsigned int set; /* enum config_key bits given explicitly */
 };
 
@@ -75,5 +86,7 @@ int config__parse_max_processes(const char *s, size_t *ret);
 int config__parse_symbol_cache_size(const char *s, size_t *ret);
 int config__parse_drain_interval_ms(const char *s, unsigned int *ret);
 int config__parse_group_name(const char *s, char *ret, size_t ret_size);
+/* Space-separated http://, https:// or file:// URLs, printable ASCII. */
+int config__parse_urls(const char *s, char *ret, size_t ret_size);
 
 #endif /* CPROF_CONFIG_H */

@@ -40,6 +40,11 @@
  * 516 KiB per CPU).
  */
 #define TASK_EVENTS_BYTES_PER_CPU (256u << 10)
+/*
+ * A profile's frames are looked up in slices of this long, between which
+ * the loop drains the ring buffer and answers requests.
+ */
+#define PREPARE_SLICE_NS 10000000ull
 /* A task event younger than this may still be being written on another CPU. */
 #define TASK_EVENTS_MARGIN_NS 10000000ull
 
@@ -60,6 +65,8 @@ struct cprofd {
 	uint64_t bad_records; /* malformed: wrong version, size or depths */
 	uint64_t stray_records; /* for no session (a slot ended before the record came) */
 	uint64_t total_samples;
+	void (*symbols_callback)(void *ctx); /* background symbol loads finished */
+	void *symbols_ctx;
 };
 
 static void on_record(void *ctx, const void *data, size_t size);
@@ -69,6 +76,9 @@ struct cprofd *cprofd__new(const struct cprofd_options *opts)
 	struct symbolizer_options sym_opts = {
 		.debug_root = opts->debug_root,
 		.max_memory = opts->symbol_cache_bytes,
+		.background = opts->background_symbols,
+		.debuginfod = opts->debuginfod,
+		.debuginfod_backoff_s = opts->debuginfod_backoff_s,
 	};
 	struct cprofd *d = calloc(1, sizeof(*d));
 	int err = -ENOMEM;
@@ -83,6 +93,22 @@ struct cprofd *cprofd__new(const struct cprofd_options *opts)
 	d->leaf = leaf_unwind__new(LEAF_UNWIND_FILES);
 	if (!d->stacks || !d->processes || !d->symbols || !d->leaf)
 		goto err;
+	/* Nothing to poll without a sampler and without background symbols. */
+	if (!opts->no_sampler || symbolizer__fd(d->symbols) >= 0) {
+		d->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+		if (d->epoll_fd < 0) {
+			err = -errno;
+			goto err;
+		}
+	}
+	if (symbolizer__fd(d->symbols) >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, symbolizer__fd(d->symbols), &ev)) {
+			err = -errno;
+			goto err;
+		}
+	}
 	if (!opts->no_sampler) {
 		struct bpf_sampler_options sampler_opts = {
 			.ring_buffer_bytes = opts->ring_buffer_bytes,
@@ -97,9 +123,7 @@ struct cprofd *cprofd__new(const struct cprofd_options *opts)
 			err = -errno;
 			goto err;
 		}
-		d->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-		if (d->epoll_fd < 0 || epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD,
-						 bpf_sampler__ring_fd(d->sampler), &ev)) {
+		if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, bpf_sampler__ring_fd(d->sampler), &ev)) {
 			err = -errno;
 			goto err;
 		}
@@ -390,6 +414,72 @@ int cprofd__end_sampling(struct cprofd *d, pid_t pid)
 	return 0;
 }
 
+/* A snapshot of a running session: take in what is waiting first. */
+static void catch_up(struct cprofd *d, struct session *s)
+{
+	if (!s->stop_mono_ns && d->sampler) {
+		bpf_sampler__drain(d->sampler);
+		drain_task_events(d);
+		refresh_counters(d, s);
+	}
+}
+
+int cprofd__prepare_profile(struct cprofd *d, pid_t pid, struct cprofd_prepare *p)
+{
+	struct session *s = find_session(d, pid);
+	struct profile_prepare state = { .cursor = p->cursor, .loading = p->loading,
+					 .started = p->started };
+	int err;
+
+	if (!s)
+		return -ENOENT;
+	if (!p->started)
+		catch_up(d, s);
+	err = profile__prepare(s, d->stacks, d->processes, d->symbols, &state,
+			       PREPARE_SLICE_NS);
+	*p = (struct cprofd_prepare){ .cursor = state.cursor, .loading = state.loading,
+				      .started = state.started };
+	return err;
+}
+
+static uint64_t monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+int cprofd__wait_symbols(struct cprofd *d, pid_t pid, int timeout_ms)
+{
+	uint64_t deadline = monotonic_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	struct pollfd pfd = { .fd = symbolizer__fd(d->symbols), .events = POLLIN };
+	struct cprofd_prepare p = {};
+	int err;
+
+	for (;;) {
+		uint64_t now;
+
+		err = cprofd__prepare_profile(d, pid, &p);
+		if ((err != -EAGAIN && err != -EINPROGRESS) || pfd.fd < 0)
+			return err;
+		now = monotonic_ms();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		if (err == -EINPROGRESS)
+			continue;
+		if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
+			return -errno;
+		symbolizer__collect(d->symbols);
+	}
+}
+
+void cprofd__set_symbols_callback(struct cprofd *d, void (*fn)(void *ctx), void *ctx)
+{
+	d->symbols_callback = fn;
+	d->symbols_ctx = ctx;
+}
+
 int cprofd__build_profile(struct cprofd *d, pid_t pid, void **ret_data, size_t *ret_size,
 			  struct cprofd_summary *ret_summary)
 {
@@ -398,12 +488,7 @@ int cprofd__build_profile(struct cprofd *d, pid_t pid, void **ret_data, size_t *
 
 	if (!s)
 		return -ENOENT;
-	if (!s->stop_mono_ns && d->sampler) {
-		/* A snapshot: take in what is waiting first. */
-		bpf_sampler__drain(d->sampler);
-		drain_task_events(d);
-		refresh_counters(d, s);
-	}
+	catch_up(d, s);
 	err = profile__build(s, d->stacks, d->processes, d->symbols, ret_data, ret_size);
 	if (err)
 		return err;
@@ -553,6 +638,18 @@ void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon, 
 		json_writer__uint(w, symbols.evictions);
 		json_writer__key(w, "kernel_symbols_bytes");
 		json_writer__uint(w, symbols.kernel_bytes);
+		json_writer__key(w, "symbol_loads_pending");
+		json_writer__uint(w, symbols.loads_pending);
+		json_writer__key(w, "symbol_loads_done");
+		json_writer__uint(w, symbols.loads_done);
+		json_writer__key(w, "symbol_loads_failed");
+		json_writer__uint(w, symbols.loads_failed);
+		json_writer__key(w, "debuginfod_fetched");
+		json_writer__uint(w, symbols.debuginfod_fetched);
+		json_writer__key(w, "debuginfod_failed");
+		json_writer__uint(w, symbols.debuginfod_failed);
+		json_writer__key(w, "debuginfod_backed_off");
+		json_writer__uint(w, symbols.debuginfod_backed_off);
 		json_writer__key(w, "rss_bytes");
 		json_writer__uint(w, rss_bytes());
 		json_writer__key(w, "records");
@@ -633,6 +730,8 @@ int cprofd__drain(struct cprofd *d)
 {
 	int n;
 
+	if (symbolizer__collect(d->symbols) > 0 && d->symbols_callback)
+		d->symbols_callback(d->symbols_ctx);
 	if (!d->sampler)
 		return 0;
 	n = bpf_sampler__drain(d->sampler);

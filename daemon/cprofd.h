@@ -26,6 +26,9 @@ struct cprofd_options {
 	bool no_sampler; /* no BPF: for tests of request handling only */
 	const char *debug_root; /* NULL: /usr/lib/debug */
 	size_t symbol_cache_bytes; /* bound of the symbolizer's caches; 0: its default (1 GiB) */
+	bool background_symbols; /* load symbols on a worker thread (symbolizer.h) */
+	bool debuginfod; /* with background_symbols: ask debuginfod for missing debug files */
+	unsigned int debuginfod_backoff_s; /* after a failed fetch; 0: the symbolizer's default */
 };
 
 /* The summary of a stopped session, as sent with its profile. */
@@ -66,6 +69,37 @@ int cprofd__session_owner(const struct cprofd *d, pid_t pid, uid_t *ret_owner);
  */
 int cprofd__end_sampling(struct cprofd *d, pid_t pid);
 
+/* How far a profile's preparation went; zero it to begin. */
+struct cprofd_prepare {
+	size_t cursor;
+	bool loading;
+	bool started;
+};
+
+/*
+ * Makes ready what a profile of pid's session needs, in a slice of bounded
+ * time: queues the loads of the binaries its frames are in (background
+ * symbols) and looks up its frames, so that the build finds them cached.
+ * Returns 0 when a build would find them all, -EINPROGRESS when the slice
+ * ended first (call again soon, from the loop), -EAGAIN while binaries load
+ * (call again once the symbols callback has run), -ENOENT, or another
+ * negative errno (then build anyway: unknown frames are binary+0xOFFSET).
+ */
+int cprofd__prepare_profile(struct cprofd *d, pid_t pid, struct cprofd_prepare *p);
+
+/*
+ * As cprofd__prepare_profile(), but waits, at most timeout_ms, for the loads
+ * to finish: for the end of the daemon, when no loop runs any more. Returns
+ * 0, -ETIMEDOUT, -ENOENT or another negative errno.
+ */
+int cprofd__wait_symbols(struct cprofd *d, pid_t pid, int timeout_ms);
+
+/*
+ * Sets the function called (from cprofd__drain()) after background symbol
+ * loads finished, for requests waiting on cprofd__prepare_profile().
+ */
+void cprofd__set_symbols_callback(struct cprofd *d, void (*fn)(void *ctx), void *ctx);
+
 /*
  * Builds the profile of pid's session, running (a snapshot) or ended:
  * *ret_data (malloc'd, gzipped pprof) and *ret_summary. Returns 0, -ENOENT,
@@ -96,11 +130,12 @@ void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon, 
 /* Writes one session object (for the reply to a start). */
 int cprofd__write_session(struct cprofd *d, pid_t pid, struct json_writer *w);
 
-/* The fd to poll for records and task events (-1 without a sampler). */
+/* The fd to poll for records, task events and finished symbol loads (-1 for none). */
 int cprofd__ring_fd(const struct cprofd *d);
 /*
- * Drains the ring buffer and refreshes each session's kernel counters and
- * target state. Returns records drained or a negative errno.
+ * Installs finished symbol loads (then calls the symbols callback), drains
+ * the ring buffer and refreshes each session's kernel counters and target
+ * state. Returns records drained or a negative errno.
  */
 int cprofd__drain(struct cprofd *d);
 

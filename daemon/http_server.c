@@ -4,7 +4,9 @@
  * timeout are sources in our sd-event loop, so requests, the ring-buffer
  * drain and timers share one thread and one order of events. A timed
  * profile (/debug/pprof/profile) suspends its connection and resumes it
- * from a timer, so a waiting client blocks nobody.
+ * from a timer, so a waiting client blocks nobody. So does a profile whose
+ * binaries' symbols load in the background: it is tried again each time
+ * loads finish, and built with what there is after WAIT_SYMBOLS_S.
  */
 #include "http_server.h"
 
@@ -33,6 +35,8 @@
 /* At shutdown, replies still going out get at most 20 x 100 ms. */
 #define SHUTDOWN_FLUSH_STEPS 20
 #define SHUTDOWN_FLUSH_STEP_MS 100
+/* A profile waits this long for its symbols; then unknown frames are binary+0xOFFSET. */
+#define WAIT_SYMBOLS_S 30
 
 /* What we keep per request between libmicrohttpd's calls. */
 struct request_state {
@@ -43,6 +47,7 @@ struct request_state {
 	size_t body_bytes;
 	bool deferred; /* suspended until its profile is ready */
 	pid_t deferred_pid;
+	struct api_wait wait; /* .pid non-zero: waiting for symbols (the timer is its deadline) */
 	sd_event_source *timer;
 	struct api_response response; /* ready to queue once resumed */
 	bool response_ready;
@@ -55,6 +60,8 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	sd_event_source *io;
 	sd_event_source *timeout;
+	sd_event_source *retry; /* retries the requests waiting for symbols */
+	bool symbols_loaded; /* since the last retry: those waiting on loads try again too */
 	struct request_state *deferred; /* suspended requests */
 };
 
@@ -108,28 +115,20 @@ static void unlink_deferred(struct http_server *s, struct request_state *state)
 	}
 }
 
-/* Builds the timed profile and wakes its connection to send it. */
-static void finish_deferred(struct request_state *state)
-{
-	struct http_server *s = state->server;
+static int on_profile_timer(sd_event_source *source, uint64_t usec, void *userdata);
 
-	api__finish_profile(s->cprofd, state->deferred_pid, &state->response);
+/* Wakes a suspended request's connection to send its response. */
+static void answer_deferred(struct request_state *state, struct api_response *resp)
+{
+	state->response = *resp;
 	state->response_ready = true;
+	state->wait.pid = 0;
 	state->timer = sd_event_source_disable_unref(state->timer);
-	unlink_deferred(s, state);
+	unlink_deferred(state->server, state);
 	MHD_resume_connection(state->connection);
 }
 
-static int on_profile_timer(sd_event_source *source, uint64_t usec, void *userdata)
-{
-	struct request_state *state = userdata;
-	struct http_server *s = state->server;
-
-	finish_deferred(state);
-	run_mhd(s);
-	return 0;
-}
-
+/* Suspends the request until its timer fires (or its symbols load, when it waits on them). */
 static int defer(struct request_state *state, unsigned int seconds)
 {
 	struct http_server *s = state->server;
@@ -139,11 +138,97 @@ static int defer(struct request_state *state, unsigned int seconds)
 					 (uint64_t)seconds * 1000000, 0, on_profile_timer, state);
 	if (err < 0)
 		return err;
-	state->deferred = true;
-	state->next = s->deferred;
-	s->deferred = state;
-	MHD_suspend_connection(state->connection);
+	if (!state->deferred) {
+		state->deferred = true;
+		state->next = s->deferred;
+		s->deferred = state;
+		MHD_suspend_connection(state->connection);
+	}
 	return 0;
+}
+
+/*
+ * Sends resp, or, when it says to wait for symbols, keeps (or starts)
+ * waiting. A request already suspended stays so; one that is not yet is
+ * suspended, or answered at once if it cannot be.
+ */
+static void settle_deferred(struct request_state *state, struct api_response *resp)
+{
+	struct http_server *s = state->server;
+
+	if (resp->wait.pid && !state->wait.pid) {
+		state->wait = resp->wait;
+		state->timer = sd_event_source_disable_unref(state->timer);
+		if (defer(state, WAIT_SYMBOLS_S) == 0) {
+			if (state->wait.soon)
+				sd_event_source_set_enabled(s->retry, SD_EVENT_ONESHOT);
+			return;
+		}
+		api__retry_profile(s->cprofd, &state->wait, true, resp);
+	} else if (resp->wait.pid) {
+		/* Still waiting, deadline unchanged; the lookups went on. */
+		state->wait = resp->wait;
+		if (state->wait.soon)
+			sd_event_source_set_enabled(s->retry, SD_EVENT_ONESHOT);
+		return;
+	}
+	answer_deferred(state, resp);
+}
+
+/* Ends what the request waits for: the timed profile, or the wait for symbols. */
+static void finish_deferred(struct request_state *state, bool final)
+{
+	struct http_server *s = state->server;
+	struct api_response resp;
+
+	if (state->wait.pid)
+		api__retry_profile(s->cprofd, &state->wait, true, &resp);
+	else
+		api__finish_profile(s->cprofd, state->deferred_pid, final, &resp);
+	settle_deferred(state, &resp);
+}
+
+static int on_profile_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	struct request_state *state = userdata;
+	struct http_server *s = state->server;
+
+	finish_deferred(state, false);
+	run_mhd(s);
+	return 0;
+}
+
+/*
+ * The requests in the middle of their lookups do the next slice; after
+ * loads finished, those waiting on them too.
+ */
+static int on_retry(sd_event_source *source, void *userdata)
+{
+	struct http_server *s = userdata;
+	struct request_state *state, *next;
+	bool loaded = s->symbols_loaded;
+
+	s->symbols_loaded = false;
+	for (state = s->deferred; state; state = next) {
+		struct api_response resp;
+
+		next = state->next;
+		if (!state->wait.pid || !(state->wait.soon || loaded))
+			continue;
+		api__retry_profile(s->cprofd, &state->wait, false, &resp);
+		settle_deferred(state, &resp);
+	}
+	run_mhd(s);
+	return 0;
+}
+
+static void on_symbols_loaded(void *ctx)
+{
+	struct http_server *s = ctx;
+
+	/* Not from inside cprofd__drain(): from the loop, once it returned. */
+	s->symbols_loaded = true;
+	sd_event_source_set_enabled(s->retry, SD_EVENT_ONESHOT);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
@@ -196,7 +281,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 		if (defer(state, resp.defer_seconds) == 0)
 			return MHD_YES;
 		/* Cannot wait: answer with what was collected so far. */
-		api__finish_profile(s->cprofd, resp.defer_pid, &resp);
+		api__finish_profile(s->cprofd, resp.defer_pid, true, &resp);
+	} else if (resp.wait.pid) {
+		state->wait = resp.wait;
+		if (defer(state, WAIT_SYMBOLS_S) == 0) {
+			if (state->wait.soon)
+				sd_event_source_set_enabled(s->retry, SD_EVENT_ONESHOT);
+			return MHD_YES;
+		}
+		api__retry_profile(s->cprofd, &state->wait, true, &resp);
 	}
 	return queue(connection, &resp);
 }
@@ -313,6 +406,11 @@ struct http_server *http_server__new(sd_event *loop, int listen_fd, struct cprof
 	if (err < 0)
 		goto err;
 	sd_event_source_set_enabled(s->timeout, SD_EVENT_OFF);
+	err = sd_event_add_defer(loop, &s->retry, on_retry, s);
+	if (err < 0)
+		goto err;
+	sd_event_source_set_enabled(s->retry, SD_EVENT_OFF);
+	cprofd__set_symbols_callback(cprofd, on_symbols_loaded, s);
 	return s;
 err:
 	http_server__free(s);
@@ -331,7 +429,7 @@ static void flush_deferred(struct http_server *s)
 	bool any = s->deferred != NULL;
 
 	while (s->deferred)
-		finish_deferred(s->deferred);
+		finish_deferred(s->deferred, true);
 	if (!any)
 		return;
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
@@ -354,6 +452,9 @@ void http_server__free(struct http_server *s)
 	/* libmicrohttpd cannot stop with suspended connections. */
 	if (s->mhd)
 		flush_deferred(s);
+	if (s->cprofd)
+		cprofd__set_symbols_callback(s->cprofd, NULL, NULL);
+	sd_event_source_disable_unref(s->retry);
 	/* Off the loop first: stopping libmicrohttpd closes the fd the loop watches. */
 	sd_event_source_disable_unref(s->io);
 	sd_event_source_disable_unref(s->timeout);

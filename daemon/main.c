@@ -37,6 +37,12 @@
 #define STATUS_INTERVAL_US (1000 * 1000)
 /* Profiles saved at shutdown stop being written past this many files. */
 #define MAX_SAVED_PROFILES 256
+/* At shutdown, all the profiles saved wait this long in all for their symbols. */
+#define SAVE_SYMBOLS_WAIT_MS 10000
+/* Where fetched debug files go outside systemd (which gives CacheDirectory=). */
+#define DEFAULT_DEBUGINFOD_CACHE "/var/cache/cprofd/debuginfod"
+/* libdebuginfod gives up a server that sends nothing for this long (at most). */
+#define DEBUGINFOD_STALL_S 10
 
 /* What the command line says; its values override the configuration file's. */
 struct options {
@@ -223,6 +229,7 @@ static int load_config(const struct options *o, struct config *ret, char *err, s
 		c.drain_interval_ms = g->drain_interval_ms;
 	if (g->set & CONFIG_SOCKET_GROUP)
 		memcpy(c.socket_group, g->socket_group, sizeof(c.socket_group));
+	/* The debuginfod settings come from the file alone: no options for them. */
 	c.set |= g->set;
 	*ret = c;
 	return 0;
@@ -402,11 +409,21 @@ static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si,
 	note_restart_needed("stack_table_size", cur->stack_table_bytes, next.stack_table_bytes);
 	note_restart_needed("max_processes", cur->max_processes, next.max_processes);
 	note_restart_needed("symbol_cache_size", cur->symbol_cache_bytes, next.symbol_cache_bytes);
+	note_restart_needed("debuginfod_timeout", cur->debuginfod_timeout_s,
+			    next.debuginfod_timeout_s);
+	note_restart_needed("debuginfod_backoff", cur->debuginfod_backoff_s,
+			    next.debuginfod_backoff_s);
+	if (strcmp(cur->debuginfod_urls, next.debuginfod_urls))
+		log_msg(LOG_NOTICE,
+			"debuginfod_urls changed: applies at the next restart of cprofd");
 	/* Remember what runs, not what waits for a restart. */
 	next.ring_buffer_bytes = cur->ring_buffer_bytes;
 	next.stack_table_bytes = cur->stack_table_bytes;
 	next.max_processes = cur->max_processes;
 	next.symbol_cache_bytes = cur->symbol_cache_bytes;
+	next.debuginfod_timeout_s = cur->debuginfod_timeout_s;
+	next.debuginfod_backoff_s = cur->debuginfod_backoff_s;
+	memcpy(next.debuginfod_urls, cur->debuginfod_urls, sizeof(next.debuginfod_urls));
 
 	cprofd__set_default_hz(ctx->cprofd, next.hz);
 	ctx->drain_interval_us = next.drain_interval_ms * 1000ull;
@@ -468,12 +485,21 @@ static int write_file(const char *path, const void *data, size_t size)
  * ($STATE_DIRECTORY) their profiles are saved there as
  * pid-PID-UNIXTIME.pb.gz, up to MAX_SAVED_PROFILES files in the directory.
  */
+static uint64_t monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
 static void save_sessions(struct cprofd *d)
 {
 	const char *state = getenv("STATE_DIRECTORY");
 	pid_t pids[CPROF_MAX_SESSIONS];
 	char dir[PATH_MAX], path[PATH_MAX + 64];
 	size_t n = cprofd__session_pids(d, pids, CPROF_MAX_SESSIONS);
+	uint64_t wait_end = monotonic_ms() + SAVE_SYMBOLS_WAIT_MS;
 
 	if (!n)
 		return;
@@ -496,6 +522,10 @@ static void save_sessions(struct cprofd *d)
 				 MAX_SAVED_PROFILES, (int)pids[i]);
 			continue;
 		}
+		/* No loop runs now: wait here, boundedly, for the symbols to load. */
+		cprofd__end_sampling(d, pids[i]);
+		if (monotonic_ms() < wait_end)
+			cprofd__wait_symbols(d, pids[i], (int)(wait_end - monotonic_ms()));
 		err = cprofd__stop_session(d, pids[i], &data, &size, &summary);
 		if (err) {
 			log_warn("ending the session of pid %d: %s, discarding it", (int)pids[i],
@@ -532,6 +562,45 @@ static int socket_from_systemd(void)
 	if (n > 1 || sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0)
 		return -EBADF;
 	return SD_LISTEN_FDS_START;
+}
+
+/*
+ * libdebuginfod reads its settings from the environment: they are set here,
+ * once, before the worker thread that reads them exists. The URLs are the
+ * configuration's, else $DEBUGINFOD_URLS; the cache is $CACHE_DIRECTORY
+ * (systemd's CacheDirectory=)/debuginfod unless $DEBUGINFOD_CACHE_PATH says.
+ * Returns whether debuginfod is to be asked at all.
+ */
+static bool setup_debuginfod(const struct config *c)
+{
+	const char *urls = c->debuginfod_urls[0] ? c->debuginfod_urls : getenv("DEBUGINFOD_URLS");
+	const char *cache = getenv("CACHE_DIRECTORY");
+	char value[PATH_MAX];
+	unsigned int stall_s;
+
+	if (!urls || !urls[0])
+		return false;
+	if (setenv("DEBUGINFOD_URLS", urls, 1))
+		return false;
+	if (!getenv("DEBUGINFOD_CACHE_PATH")) {
+		if (cache && cache[0])
+			snprintf(value, sizeof(value), "%.*s/debuginfod", (int)strcspn(cache, ":"),
+				 cache);
+		else
+			snprintf(value, sizeof(value), "%s", DEFAULT_DEBUGINFOD_CACHE);
+		setenv("DEBUGINFOD_CACHE_PATH", value, 1);
+	}
+	stall_s = c->debuginfod_timeout_s < DEBUGINFOD_STALL_S ? c->debuginfod_timeout_s
+							      : DEBUGINFOD_STALL_S;
+	snprintf(value, sizeof(value), "%u", stall_s);
+	setenv("DEBUGINFOD_TIMEOUT", value, 1);
+	snprintf(value, sizeof(value), "%u", c->debuginfod_timeout_s);
+	setenv("DEBUGINFOD_MAXTIME", value, 1);
+	log_info("debug files from debuginfod at %s, kept in %s, %u s per fetch, %u s after a "
+		 "failure",
+		 urls, getenv("DEBUGINFOD_CACHE_PATH"), c->debuginfod_timeout_s,
+		 c->debuginfod_backoff_s);
+	return true;
 }
 
 int main(int argc, char **argv)
@@ -571,6 +640,10 @@ int main(int argc, char **argv)
 	cprofd_options.max_processes = ctx.config.max_processes;
 	cprofd_options.symbol_cache_bytes = ctx.config.symbol_cache_bytes;
 	cprofd_options.default_hz = ctx.config.hz;
+	/* Symbols load on a worker thread: the loop never stalls on a big binary. */
+	cprofd_options.background_symbols = true;
+	cprofd_options.debuginfod = setup_debuginfod(&ctx.config);
+	cprofd_options.debuginfod_backoff_s = ctx.config.debuginfod_backoff_s;
 	ctx.cprofd = cprofd__new(&cprofd_options);
 	if (!ctx.cprofd) {
 		err = errno;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 
 #include "jitdump.h"
 #include "perf_map.h"
@@ -359,6 +360,67 @@ static int add_marker(struct profile_ctx *ctx, const struct session *s, const ch
 	return pprof_builder__add_sample(ctx->pprof, &id, 1, count, &label, 1);
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int profile__prepare(const struct session *s, const struct stack_table *stacks,
+		     struct process_table *processes, struct symbolizer *symbols,
+		     struct profile_prepare *p, uint64_t budget_ns)
+{
+	uint64_t deadline = monotonic_ns() + budget_ns;
+	struct symbol_frame frames[SYMBOLIZER_MAX_FRAMES];
+	const struct session_count *c;
+	struct symbolizer_file file;
+	struct symbol sym;
+	size_t n_frames;
+	int err;
+
+	if (!p->started) {
+		const struct proc_map *m = process_table__main_mapping(processes, s->pid);
+
+		p->started = true;
+		if (m && has_symbols(m)) {
+			symbolizer_file_of(&file, s->pid, m);
+			p->loading |= symbolizer__request(symbols, &file) == -EAGAIN;
+		}
+		/* kallsyms is read once, on first use: here rather than in the build. */
+		p->loading |= symbolizer__lookup_kernel(symbols, KERNEL_START, &sym) == -EAGAIN;
+	}
+	while ((c = session__next_count(s, &p->cursor))) {
+		const struct stack *stack = stack_table__get(stacks, c->stack_id);
+
+		if (!stack)
+			continue;
+		for (unsigned int f = 0; f < stack->user_depth; f++) {
+			uint64_t ip = stack->ips[stack->kernel_depth + f];
+			uint64_t lookup = f == 0 ? ip : ip - 1;
+			const struct proc_map *m =
+				process_table__find(processes, stack->tgid, lookup);
+
+			if (!m || !has_symbols(m))
+				continue;
+			/* The build asks the same: then it finds the frames cached. */
+			symbolizer_file_of(&file, stack->tgid, m);
+			err = symbolizer__lookup_frames(symbols, &file,
+							m->offset + (lookup - m->start), frames,
+							SYMBOLIZER_MAX_FRAMES, &n_frames);
+			p->loading |= err == -EAGAIN;
+		}
+		if (monotonic_ns() >= deadline)
+			return -EINPROGRESS;
+	}
+	if (p->loading) {
+		*p = (struct profile_prepare){};
+		return -EAGAIN;
+	}
+	return 0;
+}
+
 int profile__build(const struct session *s, const struct stack_table *stacks,
 		   struct process_table *processes, struct symbolizer *symbols, void **ret_data,
 		   size_t *ret_size)
@@ -374,6 +436,8 @@ int profile__build(const struct session *s, const struct stack_table *stacks,
 	size_t cursor = 0;
 	int err;
 
+	/* Tables found in this build stay until its end, whatever else it loads. */
+	symbolizer__freeze(symbols, true);
 	ctx.frames = malloc(CPROF_MAX_FRAMES * sizeof(*ctx.frames));
 	ctx.pprof = pprof_builder__new(&info);
 	if (!ctx.frames || !ctx.pprof) {
@@ -410,5 +474,6 @@ out:
 	}
 	free(ctx.mappings);
 	free(ctx.frames);
+	symbolizer__freeze(symbols, false);
 	return err;
 }

@@ -8,7 +8,9 @@
 #ifndef CPROF_PROFILE_H
 #define CPROF_PROFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct session;
 struct stack_table;
@@ -19,8 +21,29 @@ struct symbolizer;
 #define PROFILE_LOST_RING_FULL "[lost: ring buffer full]"
 #define PROFILE_LOST_STACK_TABLE_FULL "[lost: stack table full]"
 
+/* Where a preparation is between slices; zero it to begin. */
+struct profile_prepare {
+	size_t cursor; /* the session's next count */
+	bool loading; /* a binary seen in this walk was still loading */
+	bool started; /* the main mapping was asked for */
+};
+
 /*
- * Builds the profile. On success *ret_data is a malloc'd gzipped
+ * Looks up every user frame of the session (so the symbolizer has their
+ * binaries loaded and their frames cached), and the main mapping's binary,
+ * so that a build then finds them all at once. Works in slices: past
+ * budget_ns it returns -EINPROGRESS, to be called again with the same *p.
+ * Returns 0 when the walk is done and every binary was ready (loaded, or
+ * known unusable), -EAGAIN when it is done but some were loading (*p is
+ * reset for a new walk once they are), or another negative errno.
+ */
+int profile__prepare(const struct session *s, const struct stack_table *stacks,
+		     struct process_table *processes, struct symbolizer *symbols,
+		     struct profile_prepare *p, uint64_t budget_ns);
+
+/*
+ * Builds the profile, with the binaries the symbolizer has: a frame in one
+ * still loading is named binary+0xOFFSET. On success *ret_data is a malloc'd gzipped
  * profile.proto of *ret_size bytes. Returns 0 or a negative errno.
  */
 int profile__build(const struct session *s, const struct stack_table *stacks,

@@ -18,9 +18,14 @@
  * DWARF bigger than MAX_DWARF_BYTES (or half the memory bound) is not read:
  * such a binary gets names only.
  *
- * Not thread-safe: one symbolizer per thread.
+ * Not thread-safe: one symbolizer per thread. In background mode, loads
+ * run on a worker thread into a struct binary of their own that no one else
+ * sees (binary__load() reads only the symbolizer's fixed settings, and the
+ * debuginfod state, which only the worker touches); the caller's thread
+ * moves the result into the cache entry waiting for it.
  */
 #include <dwarf.h>
+#include <elfutils/debuginfod.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +44,7 @@
 
 #include "symbolizer.h"
 #include "array.h"
+#include "worker.h"
 
 #define DEFAULT_DEBUG_ROOT "/usr/lib/debug"
 #define DEFAULT_KALLSYMS_PATH "/proc/kallsyms"
@@ -98,6 +104,21 @@
 
 #define NO_MODULE UINT32_MAX
 
+/* Addresses whose frames one binary keeps; past it, lookups are not remembered. */
+#define MAX_CACHED_ADDRESSES (1u << 20)
+#define MAX_CACHED_FRAME_BYTES (256u << 20)
+
+/* A build ID whose debuginfod fetch failed is not asked again for this long. */
+#define DEFAULT_DEBUGINFOD_BACKOFF_NS (60ull * 1000000000ull)
+/* Failed build IDs remembered; beyond, the oldest is forgotten (and may be asked again). */
+#define MAX_FETCH_FAILURES 256
+/*
+ * A build ID the servers answered they do not have waits this many backoffs:
+ * as libdebuginfod's own negative cache (10 minutes), and without reloading
+ * its binary every minute for nothing.
+ */
+#define NOT_FOUND_BACKOFFS 10
+
 /* How far back to look for a sized symbol (or unit) enclosing a smaller one that ended. */
 #define MAX_ENCLOSING_LOOKBACK 8
 
@@ -140,6 +161,34 @@ struct dwarf_unit {
 	bool counted; /* libdw has parsed it; its cost is in the entry's memory */
 };
 
+/* The frames found at one address, kept so the next lookup there is a hash probe. */
+struct address_slot {
+	uint64_t vaddr;
+	uint32_t first; /* index in frame_cache.frames */
+	uint8_t n; /* frames; 0 for an address nothing names */
+	bool used;
+};
+
+/* A frame of the address cache: offsets in frame_cache.strings, NO_STRING for none. */
+struct cached_frame {
+	uint32_t function;
+	uint32_t system_name;
+	uint32_t file;
+	uint32_t line;
+};
+
+#define NO_STRING UINT32_MAX
+
+struct frame_cache {
+	struct address_slot *slots; /* open addressing on vaddr */
+	size_t capacity; /* a power of two, or 0 */
+	size_t n_addresses;
+	struct cached_frame *frames;
+	size_t n_frames, frames_capacity;
+	char *strings;
+	size_t strings_size, strings_capacity;
+};
+
 /* One cached binary, loaded or known bad. */
 struct binary {
 	struct binary *hash_next; /* bucket chain */
@@ -168,6 +217,10 @@ struct binary {
 	size_t n_dwarf_units;
 	size_t dwarf_parsed_bytes; /* estimate of what libdw built for the units used */
 	size_t memory; /* bytes this entry holds, for symbolizer__memory() */
+	struct frame_cache frame_cache; /* what symbolizer__lookup_frames() found */
+	bool loading; /* a background load is on its way: no tables yet, not evictable */
+	uint64_t retry_ns; /* non-zero: load again from this time (a debuginfod fetch failed) */
+	uint64_t freeze_epoch; /* the freeze it was last used in */
 };
 
 /* A kernel text symbol. */
@@ -179,6 +232,7 @@ struct kernel_sym {
 
 struct kernel_table {
 	bool loaded; /* tried once; error tells how it went */
+	bool loading; /* background mode: the worker reads it */
 	int error; /* negative errno when the table is unusable */
 	struct kernel_sym *syms; /* sorted by address, one per address */
 	size_t n_syms;
@@ -201,6 +255,39 @@ struct symbolizer {
 	struct kernel_table kernel;
 	char *scratch[MAX_SCRATCH]; /* demangled names of the last lookup */
 	size_t n_scratch;
+	struct worker *worker; /* background mode: runs the loads */
+	struct fetcher *fetcher; /* debuginfod state, only ever touched on the worker thread */
+	bool frozen; /* entries used now are kept (symbolizer__freeze()) */
+	uint64_t freeze_epoch; /* counts freezes, to know which entries were used in this one */
+	uint64_t loads_done;
+	uint64_t loads_failed;
+	uint64_t debuginfod_fetched;
+	uint64_t debuginfod_failed;
+	uint64_t debuginfod_backed_off;
+};
+
+/* What a debuginfod fetch came to. */
+enum fetch_outcome {
+	FETCH_NONE, /* not asked: a local debug file, own DWARF, no build ID, or no debuginfod */
+	FETCH_OK,
+	FETCH_FAILED,
+	FETCH_BACKED_OFF, /* the build ID failed recently: not asked */
+};
+
+/* A build ID debuginfod did not give, and when. */
+struct fetch_failure {
+	uint8_t id[MAX_BUILD_ID_BYTES];
+	size_t len;
+	uint64_t retry_ns; /* monotonic time from which it may be asked again */
+};
+
+/* The worker's debuginfod client and what failed; no other thread touches it. */
+struct fetcher {
+	debuginfod_client *client; /* made on first use */
+	struct worker *worker; /* to give up a transfer when the worker stops */
+	uint64_t backoff_ns;
+	struct fetch_failure failures[MAX_FETCH_FAILURES]; /* a ring */
+	size_t next_failure;
 };
 
 /* What a load needs to know beyond the entry: how to reach the file. */
@@ -208,6 +295,9 @@ struct load_request {
 	const struct symbolizer_file *file;
 	char root[64]; /* "/proc/PID/root" when the file was reached through the process */
 	char debug_path[PATH_MAX]; /* the debug file the symbols came from, "" if none */
+	struct fetcher *fetcher; /* NULL: no debuginfod (not on the worker, or not enabled) */
+	enum fetch_outcome fetched;
+	uint64_t retry_ns; /* when a failed fetch may be tried again */
 };
 
 /* An open ELF file. */
@@ -961,6 +1051,83 @@ static int load_debug_symbols(const struct symbolizer *s, struct binary *b,
 	return -ENOENT;
 }
 
+/* ---- debuginfod (worker thread only) ---- */
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* libdebuginfod calls this while it transfers: non-zero gives up. */
+static int fetch_progress(debuginfod_client *client, long done, long total)
+{
+	struct fetcher *fetcher = debuginfod_get_user_data(client);
+
+	return worker__stopping(fetcher->worker) ? 1 : 0;
+}
+
+static struct fetch_failure *fetch_failure_of(struct fetcher *fetcher, const uint8_t *id,
+					      size_t len)
+{
+	for (size_t i = 0; i < MAX_FETCH_FAILURES; i++) {
+		struct fetch_failure *f = &fetcher->failures[i];
+
+		if (f->len == len && memcmp(f->id, id, len) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+/*
+ * Asks debuginfod for the debug file of a build ID, unless it failed within
+ * the backoff. On success *ret_path is the file in libdebuginfod's cache
+ * (malloc'd). Sets req->fetched, and req->retry_ns when it did not work.
+ */
+static int fetch_debuginfo(struct fetcher *fetcher, const uint8_t *id, size_t len,
+			   struct load_request *req, char **ret_path)
+{
+	struct fetch_failure *failure = fetch_failure_of(fetcher, id, len);
+	uint64_t now = monotonic_ns();
+	char *path = NULL;
+	int fd;
+
+	if (failure && now < failure->retry_ns) {
+		req->fetched = FETCH_BACKED_OFF;
+		req->retry_ns = failure->retry_ns;
+		return -EAGAIN;
+	}
+	if (!fetcher->client) {
+		fetcher->client = debuginfod_begin();
+		if (!fetcher->client)
+			return -ENOMEM;
+		debuginfod_set_user_data(fetcher->client, fetcher);
+		debuginfod_set_progressfn(fetcher->client, fetch_progress);
+	}
+	fd = debuginfod_find_debuginfo(fetcher->client, id, (int)len, &path);
+	if (fd >= 0) {
+		close(fd);
+		if (failure)
+			failure->len = 0;
+		req->fetched = FETCH_OK;
+		*ret_path = path;
+		return 0;
+	}
+	free(path);
+	if (!failure) {
+		failure = &fetcher->failures[fetcher->next_failure];
+		fetcher->next_failure = (fetcher->next_failure + 1) % MAX_FETCH_FAILURES;
+		memcpy(failure->id, id, len);
+		failure->len = len;
+	}
+	failure->retry_ns = now + fetcher->backoff_ns * (fd == -ENOENT ? NOT_FOUND_BACKOFFS : 1);
+	req->fetched = FETCH_FAILED;
+	req->retry_ns = failure->retry_ns;
+	return fd;
+}
+
 /* ---- DWARF ---- */
 
 static bool is_debug_section(const char *name)
@@ -1260,8 +1427,130 @@ static const char *die_function_name(struct symbolizer *s, Dwarf_Die *die,
 
 /* ---- binary cache ---- */
 
+static void frame_cache__clear(struct frame_cache *c)
+{
+	free(c->slots);
+	free(c->frames);
+	free(c->strings);
+	*c = (struct frame_cache){};
+}
+
+static size_t frame_cache__memory(const struct frame_cache *c)
+{
+	return c->capacity * sizeof(*c->slots) + c->frames_capacity * sizeof(*c->frames) +
+	       c->strings_capacity;
+}
+
+static size_t address_hash(uint64_t vaddr, size_t capacity)
+{
+	return (size_t)((vaddr * 0x9e3779b97f4a7c15ull) >> 20) & (capacity - 1);
+}
+
+/* The slot of vaddr, or the free slot where it would go (capacity must be non-zero). */
+static struct address_slot *frame_cache__slot(const struct frame_cache *c, uint64_t vaddr)
+{
+	size_t i;
+
+	for (i = address_hash(vaddr, c->capacity); c->slots[i].used && c->slots[i].vaddr != vaddr;
+	     i = (i + 1) & (c->capacity - 1))
+		;
+	return &c->slots[i];
+}
+
+static const struct address_slot *frame_cache__find(const struct frame_cache *c, uint64_t vaddr)
+{
+	const struct address_slot *slot;
+
+	if (!c->capacity)
+		return NULL;
+	slot = frame_cache__slot(c, vaddr);
+	return slot->used ? slot : NULL;
+}
+
+static int frame_cache__grow_slots(struct frame_cache *c)
+{
+	size_t capacity = c->capacity ? c->capacity * 2 : 256;
+	struct frame_cache bigger = { .capacity = capacity };
+
+	bigger.slots = calloc(capacity, sizeof(*bigger.slots));
+	if (!bigger.slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->capacity; i++)
+		if (c->slots[i].used)
+			*frame_cache__slot(&bigger, c->slots[i].vaddr) = c->slots[i];
+	free(c->slots);
+	c->slots = bigger.slots;
+	c->capacity = capacity;
+	return 0;
+}
+
+static int frame_cache__add_string(struct frame_cache *c, const char *str, uint32_t *ret_offset)
+{
+	size_t len;
+	void *grown;
+	int err;
+
+	if (!str) {
+		*ret_offset = NO_STRING;
+		return 0;
+	}
+	len = strnlen(str, MAX_NAME_LEN);
+	err = array__reserve(c->strings, 1, &c->strings_capacity, c->strings_size, len + 1, 4096,
+			     MAX_CACHED_FRAME_BYTES, &grown);
+	if (err)
+		return err;
+	c->strings = grown;
+	memcpy(c->strings + c->strings_size, str, len);
+	c->strings[c->strings_size + len] = '\0';
+	*ret_offset = (uint32_t)c->strings_size;
+	c->strings_size += len + 1;
+	return 0;
+}
+
+/*
+ * Remembers the n frames found at vaddr (none: nothing names it). Fails
+ * quietly past the bounds: the address is then looked up again next time.
+ */
+static void frame_cache__add(struct frame_cache *c, uint64_t vaddr,
+			     const struct symbol_frame *frames, size_t n)
+{
+	struct address_slot *slot;
+	void *grown;
+
+	if (c->n_addresses >= MAX_CACHED_ADDRESSES)
+		return;
+	if ((c->n_addresses + 1) * 2 > c->capacity && frame_cache__grow_slots(c))
+		return;
+	if (array__reserve(c->frames, sizeof(*c->frames), &c->frames_capacity, c->n_frames, n,
+			   256, MAX_CACHED_FRAME_BYTES / sizeof(*c->frames), &grown))
+		return;
+	c->frames = grown;
+	for (size_t i = 0; i < n; i++) {
+		struct cached_frame *f = &c->frames[c->n_frames + i];
+
+		if (frame_cache__add_string(c, frames[i].function, &f->function) ||
+		    frame_cache__add_string(c, frames[i].system_name == frames[i].function
+						       ? NULL
+						       : frames[i].system_name,
+					    &f->system_name) ||
+		    frame_cache__add_string(c, frames[i].file, &f->file))
+			return;
+		f->line = frames[i].line;
+	}
+	slot = frame_cache__slot(c, vaddr);
+	*slot = (struct address_slot){
+		.vaddr = vaddr,
+		.first = (uint32_t)c->n_frames,
+		.n = (uint8_t)n,
+		.used = true,
+	};
+	c->n_frames += n;
+	c->n_addresses++;
+}
+
 static void binary__clear(struct binary *b)
 {
+	frame_cache__clear(&b->frame_cache);
 	binary__clear_dwarf(b);
 	free(b->build_id_hex);
 	free(b->segments);
@@ -1289,6 +1578,7 @@ static size_t binary__memory(const struct binary *b)
 	memory += b->dwarf_bytes + b->dwarf_parsed_bytes;
 	memory += b->n_cu_ranges * sizeof(*b->cu_ranges);
 	memory += b->n_dwarf_units * sizeof(*b->dwarf_units);
+	memory += frame_cache__memory(&b->frame_cache);
 	return memory;
 }
 
@@ -1374,9 +1664,22 @@ static int binary__load(const struct symbolizer *s, struct binary *b, struct loa
 			goto err_clear;
 		}
 	}
+	own_dwarf = main_file.fd >= 0 &&
+		    dwarf_section_bytes(&main_file, &dwarf_bytes, &(bool){ false }) == 0 &&
+		    dwarf_bytes > 0;
 	err = load_debug_symbols(s, b, &main_file, build_id, build_id_len, req);
 	if (err == -ENOMEM)
 		goto err_clear;
+	/* No local debug file: debuginfod may have one, if the binary has no DWARF of its own. */
+	if (err && req->fetcher && build_id_len && !own_dwarf) {
+		char *fetched = NULL;
+
+		if (fetch_debuginfo(req->fetcher, build_id, build_id_len, req, &fetched) == 0) {
+			err = try_debug_file(b, fetched, &main_file, build_id, build_id_len, NULL,
+					     req);
+			free(fetched);
+		}
+	}
 	if (err) {
 		err = load_symbols(&main_file, b, true);
 		/* A binary without function symbols still has a build ID to report. */
@@ -1386,9 +1689,6 @@ static int binary__load(const struct symbolizer *s, struct binary *b, struct loa
 
 	/* DWARF: the binary's own if it has some, else its debug file's. */
 	max_dwarf = s->max_memory / 2 < MAX_DWARF_BYTES ? s->max_memory / 2 : MAX_DWARF_BYTES;
-	own_dwarf = main_file.fd >= 0 &&
-		    dwarf_section_bytes(&main_file, &dwarf_bytes, &(bool){ false }) == 0 &&
-		    dwarf_bytes > 0;
 	if (own_dwarf) {
 		/* Again on the same open file: the path may be gone or another file by now. */
 		dwarf_file.fd = fcntl(main_file.fd, F_DUPFD_CLOEXEC, 0);
@@ -1458,13 +1758,26 @@ static void evict(struct symbolizer *s, struct binary *b)
 	binary__free(b);
 }
 
-/* Evicts least recently used entries, never keep, past either bound. */
+/* Whether b must stay: the one in use, one being loaded, or one used while frozen. */
+static bool must_stay(const struct symbolizer *s, const struct binary *b,
+		      const struct binary *keep)
+{
+	return b == keep || b->loading || (s->frozen && b->freeze_epoch == s->freeze_epoch);
+}
+
+/* Evicts least recently used entries, but those that must stay, past either bound. */
 static void enforce_bounds(struct symbolizer *s, const struct binary *keep)
 {
-	while (s->lru_tail && s->lru_tail != keep &&
-	       (s->n_binaries > s->max_binaries || s->binaries_memory > s->max_memory)) {
-		evict(s, s->lru_tail);
-		s->evictions++;
+	struct binary *b = s->lru_tail;
+
+	while (b && (s->n_binaries > s->max_binaries || s->binaries_memory > s->max_memory)) {
+		struct binary *prev = b->lru_prev;
+
+		if (!must_stay(s, b, keep)) {
+			evict(s, b);
+			s->evictions++;
+		}
+		b = prev;
 	}
 }
 
@@ -1479,7 +1792,7 @@ static void account(struct symbolizer *s, struct binary *b)
 /* (Re)loads b and updates the accounting; transient failures are the caller's to drop. */
 static int reload(struct symbolizer *s, struct binary *b, const struct symbolizer_file *file)
 {
-	struct load_request *req = malloc(sizeof(*req));
+	struct load_request *req = calloc(1, sizeof(*req));
 	int err;
 
 	binary__clear(b);
@@ -1502,6 +1815,146 @@ static bool error_may_pass(int err)
 	return err == -ENOENT || err == -EACCES || err == -EPERM || err == -ESTALE || err == -ESRCH;
 }
 
+/* A background load of one binary: what it needs, and what it made. */
+struct load_job {
+	struct worker_job job;
+	const struct symbolizer *s; /* only its fixed settings and fetcher are read */
+	struct binary *entry; /* the cache entry waiting; the caller's thread's */
+	struct binary *result; /* the worker's until taken back */
+	struct symbolizer_file file; /* a copy; path is result->path */
+	struct load_request req;
+	int err;
+};
+
+static void load_job__run(struct worker_job *job, struct worker *w)
+{
+	struct load_job *lj = (struct load_job *)job;
+
+	lj->req.file = &lj->file;
+	lj->req.fetcher = lj->s->fetcher;
+	lj->err = binary__load(lj->s, lj->result, &lj->req);
+	lj->result->error = lj->err;
+}
+
+static void load_job__release(struct worker_job *job)
+{
+	struct load_job *lj = (struct load_job *)job;
+
+	binary__free(lj->result);
+	free(lj);
+}
+
+/*
+ * Queues the load of b (cleared, marked loading) on the worker. On failure
+ * (queue full, no memory) b is evicted: the next lookup asks again.
+ */
+static int start_load(struct symbolizer *s, struct binary *b, const struct symbolizer_file *file)
+{
+	struct load_job *lj = calloc(1, sizeof(*lj));
+	int err = -ENOMEM;
+
+	if (!lj)
+		goto err_evict;
+	lj->result = calloc(1, sizeof(*lj->result));
+	if (!lj->result)
+		goto err_free;
+	lj->result->path = strdup(b->path);
+	if (!lj->result->path)
+		goto err_free;
+	lj->result->dev = b->dev;
+	lj->result->inode = b->inode;
+	lj->job.run = load_job__run;
+	lj->job.release = load_job__release;
+	lj->s = s;
+	lj->entry = b;
+	lj->file = *file;
+	lj->file.path = lj->result->path;
+	err = worker__submit(s->worker, &lj->job);
+	if (err)
+		goto err_free;
+	binary__clear(b);
+	b->loading = true;
+	b->retry_ns = 0;
+	account(s, b);
+	return -EAGAIN;
+err_free:
+	if (lj->result)
+		binary__free(lj->result);
+	free(lj);
+err_evict:
+	evict(s, b);
+	/* The queue is full of loads: one of them finishing is when to ask again. */
+	return err == -EBUSY ? -EAGAIN : err;
+}
+
+static void kernel_job__run(struct worker_job *job, struct worker *w);
+struct kernel_job;
+static void install_kernel(struct symbolizer *s, struct kernel_job *kj);
+
+/* Moves the tables a load made into the cache entry waiting for them. */
+static void binary__take_tables(struct binary *dst, struct binary *src)
+{
+	struct binary keep = *dst;
+
+	binary__clear(dst);
+	*dst = *src;
+	dst->hash_next = keep.hash_next;
+	dst->lru_prev = keep.lru_prev;
+	dst->lru_next = keep.lru_next;
+	dst->hash = keep.hash;
+	dst->path = keep.path;
+	dst->dev = keep.dev;
+	dst->inode = keep.inode;
+	dst->memory = keep.memory;
+	dst->freeze_epoch = keep.freeze_epoch;
+	/* src keeps only its path, for binary__free(). */
+	*src = (struct binary){ .path = src->path };
+}
+
+int symbolizer__collect(struct symbolizer *s)
+{
+	struct worker_job *job, *next;
+	int n = 0;
+
+	if (!s || !s->worker)
+		return 0;
+	for (job = worker__take_done(s->worker); job; job = next) {
+		struct load_job *lj = (struct load_job *)job;
+		struct binary *b = lj->entry;
+
+		next = job->next;
+		if (job->run == kernel_job__run) {
+			install_kernel(s, (struct kernel_job *)job);
+			job->release(job);
+			n++;
+			continue;
+		}
+		binary__take_tables(b, lj->result);
+		b->loading = false;
+		b->checked_ns = now_ns();
+		b->retry_ns = lj->req.fetched == FETCH_FAILED || lj->req.fetched == FETCH_BACKED_OFF
+				      ? lj->req.retry_ns
+				      : 0;
+		s->loads_done++;
+		if (lj->err)
+			s->loads_failed++;
+		if (lj->req.fetched == FETCH_OK)
+			s->debuginfod_fetched++;
+		else if (lj->req.fetched == FETCH_FAILED)
+			s->debuginfod_failed++;
+		else if (lj->req.fetched == FETCH_BACKED_OFF)
+			s->debuginfod_backed_off++;
+		account(s, b);
+		job->release(job);
+		n++;
+		if (error_is_transient(b->error))
+			evict(s, b);
+		else
+			enforce_bounds(s, b);
+	}
+	return n;
+}
+
 /* Gives the cache entry of file, loading it on a miss; negative results included. */
 static int get_binary(struct symbolizer *s, const struct symbolizer_file *file,
 		      struct binary **ret_binary)
@@ -1520,7 +1973,15 @@ static int get_binary(struct symbolizer *s, const struct symbolizer_file *file,
 	if (b) {
 		lru_unlink(s, b);
 		lru_push_head(s, b);
-		if (now_ns() - b->checked_ns >= REVALIDATE_NS) {
+		if (b->loading)
+			return -EAGAIN;
+		if (s->frozen) {
+			/* In use until the thaw: as it is, not reloaded, not evicted. */
+			b->freeze_epoch = s->freeze_epoch;
+		} else if (s->worker && b->retry_ns && now_ns() >= b->retry_ns) {
+			/* A debuginfod fetch failed a while ago: try again. */
+			return start_load(s, b, file);
+		} else if (now_ns() - b->checked_ns >= REVALIDATE_NS) {
 			struct file_identity current;
 			bool stale;
 
@@ -1537,6 +1998,8 @@ static int get_binary(struct symbolizer *s, const struct symbolizer_file *file,
 			}
 			if (!stale) {
 				b->checked_ns = now_ns();
+			} else if (s->worker) {
+				return start_load(s, b, file);
 			} else {
 				err = reload(s, b, file);
 				if (error_is_transient(err)) {
@@ -1565,6 +2028,13 @@ static int get_binary(struct symbolizer *s, const struct symbolizer_file *file,
 	s->buckets[bucket] = b;
 	lru_push_head(s, b);
 	s->n_binaries++;
+	b->freeze_epoch = s->frozen ? s->freeze_epoch : 0;
+	if (s->worker) {
+		err = start_load(s, b, file);
+		if (err == -EAGAIN)
+			enforce_bounds(s, NULL);
+		return err;
+	}
 	err = reload(s, b, file);
 	if (error_is_transient(err)) {
 		evict(s, b);
@@ -1669,6 +2139,15 @@ int symbolizer__lookup_user(struct symbolizer *s, const char *path, uint64_t fil
 		.offset = vaddr - sym->start,
 	};
 	return 0;
+}
+
+/* Charges b for what its frame cache grew by, evicting others if need be. */
+static void account_growth(struct symbolizer *s, struct binary *b)
+{
+	if (binary__memory(b) == b->memory)
+		return;
+	account(s, b);
+	enforce_bounds(s, b);
 }
 
 /* Charges b for the libdw state of unit the first time it is used. */
@@ -1788,6 +2267,7 @@ int symbolizer__lookup_frames(struct symbolizer *s, const struct symbolizer_file
 {
 	struct symbol_frame frames[SYMBOLIZER_MAX_FRAMES];
 	const char *outer_file = NULL, *outer_name = NULL, *outer_system_name = NULL;
+	const struct address_slot *cached;
 	bool has_subprogram = false;
 	Dwarf_Die subprogram;
 	const struct func_sym *sym;
@@ -1803,6 +2283,27 @@ int symbolizer__lookup_frames(struct symbolizer *s, const struct symbolizer_file
 	err = resolve(s, file, file_offset, &b, &vaddr);
 	if (err)
 		return err;
+	cached = frame_cache__find(&b->frame_cache, vaddr);
+	if (cached) {
+		const struct frame_cache *c = &b->frame_cache;
+
+		if (!cached->n)
+			return -ENOENT;
+		for (i = 0; i < cached->n; i++) {
+			const struct cached_frame *f = &c->frames[cached->first + i];
+
+			frames[i] = (struct symbol_frame){
+				.function = c->strings + f->function,
+				.system_name = c->strings + (f->system_name == NO_STRING
+								     ? f->function
+								     : f->system_name),
+				.file = f->file == NO_STRING ? NULL : c->strings + f->file,
+				.line = f->line,
+			};
+		}
+		n = cached->n;
+		goto out;
+	}
 	if (b->dwarf)
 		dwarf_frames(s, b, vaddr, frames, &n, &outer_file, &outer_line, &subprogram,
 			     &has_subprogram);
@@ -1814,14 +2315,20 @@ int symbolizer__lookup_frames(struct symbolizer *s, const struct symbolizer_file
 	} else if (has_subprogram) {
 		outer_name = die_function_name(s, &subprogram, &outer_system_name);
 	}
-	if (!outer_name)
+	if (!outer_name) {
+		frame_cache__add(&b->frame_cache, vaddr, frames, 0);
+		account_growth(s, b);
 		return -ENOENT;
+	}
 	frames[n++] = (struct symbol_frame){
 		.function = outer_name,
 		.system_name = outer_system_name,
 		.file = outer_file,
 		.line = outer_line,
 	};
+	frame_cache__add(&b->frame_cache, vaddr, frames, n);
+	account_growth(s, b);
+out:
 	/* Too deep for the caller: keep the innermost frames and the real function. */
 	if (n > max_frames) {
 		frames[max_frames - 1] = frames[n - 1];
@@ -1861,6 +2368,31 @@ int symbolizer__build_id(struct symbolizer *s, const char *path, const char **re
 	if (!path)
 		return -EINVAL;
 	return symbolizer__file_build_id(s, &file, ret_hex);
+}
+
+int symbolizer__request(struct symbolizer *s, const struct symbolizer_file *file)
+{
+	struct binary *b;
+
+	if (!s || !file || !file->path)
+		return -EINVAL;
+	if (!path_ok(file->path))
+		return -ENAMETOOLONG;
+	return get_binary(s, file, &b);
+}
+
+int symbolizer__fd(const struct symbolizer *s)
+{
+	return s && s->worker ? worker__fd(s->worker) : -1;
+}
+
+void symbolizer__freeze(struct symbolizer *s, bool frozen)
+{
+	if (frozen && !s->frozen)
+		s->freeze_epoch++;
+	s->frozen = frozen;
+	if (!frozen)
+		enforce_bounds(s, NULL);
 }
 
 /* ---- kernel ---- */
@@ -2083,6 +2615,71 @@ out:
 	return err;
 }
 
+/* The background read of kallsyms (some 100 ms for 120,000 symbols). */
+struct kernel_job {
+	struct worker_job job;
+	const char *path; /* the symbolizer's kallsyms_path, fixed */
+	struct kernel_table table;
+	int err;
+};
+
+static void kernel_job__run(struct worker_job *job, struct worker *w)
+{
+	struct kernel_job *kj = (struct kernel_job *)job;
+
+	kj->err = kernel_table__load(&kj->table, kj->path);
+}
+
+static void kernel_job__release(struct worker_job *job)
+{
+	struct kernel_job *kj = (struct kernel_job *)job;
+
+	free(kj->table.syms);
+	free(kj->table.names);
+	free(kj);
+}
+
+/* Queues the read of kallsyms. Returns -EAGAIN (queued, or the queue is full) or -ENOMEM. */
+static int start_kernel_load(struct symbolizer *s)
+{
+	struct kernel_job *kj = calloc(1, sizeof(*kj));
+	int err;
+
+	if (!kj)
+		return -ENOMEM;
+	kj->job.run = kernel_job__run;
+	kj->job.release = kernel_job__release;
+	kj->path = s->kallsyms_path;
+	err = worker__submit(s->worker, &kj->job);
+	if (err) {
+		free(kj);
+		return err == -EBUSY ? -EAGAIN : err;
+	}
+	s->kernel.loading = true;
+	return -EAGAIN;
+}
+
+/* Puts a finished read of kallsyms in place. */
+static void install_kernel(struct symbolizer *s, struct kernel_job *kj)
+{
+	struct kernel_table *table = &s->kernel;
+
+	table->loading = false;
+	s->loads_done++;
+	if (kj->err)
+		s->loads_failed++;
+	/* Out of memory may pass: the next lookup reads it again. */
+	if (kj->err == -ENOMEM)
+		return;
+	table->loaded = true;
+	table->error = kj->err;
+	table->syms = kj->table.syms;
+	table->n_syms = kj->table.n_syms;
+	table->names = kj->table.names;
+	table->names_size = kj->table.names_size;
+	kj->table = (struct kernel_table){};
+}
+
 int symbolizer__lookup_kernel(struct symbolizer *s, uint64_t address, struct symbol *ret_sym)
 {
 	struct kernel_table *table;
@@ -2092,6 +2689,8 @@ int symbolizer__lookup_kernel(struct symbolizer *s, uint64_t address, struct sym
 	if (!s || !ret_sym)
 		return -EINVAL;
 	table = &s->kernel;
+	if (!table->loaded && s->worker)
+		return table->loading ? -EAGAIN : start_kernel_load(s);
 	if (!table->loaded) {
 		int err = kernel_table__load(table, s->kallsyms_path);
 
@@ -2156,6 +2755,31 @@ struct symbolizer *symbolizer__new(const struct symbolizer_options *opts)
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (opts && opts->background) {
+		if (opts->debuginfod) {
+			s->fetcher = calloc(1, sizeof(*s->fetcher));
+			if (!s->fetcher) {
+				symbolizer__free(s);
+				errno = ENOMEM;
+				return NULL;
+			}
+			s->fetcher->backoff_ns =
+				opts->debuginfod_backoff_s
+					? opts->debuginfod_backoff_s * 1000000000ull
+					: DEFAULT_DEBUGINFOD_BACKOFF_NS;
+		}
+		/* Set up before the thread exists: it reads them from then on. */
+		s->worker = worker__new(0);
+		if (!s->worker) {
+			int err = errno;
+
+			symbolizer__free(s);
+			errno = err;
+			return NULL;
+		}
+		if (s->fetcher)
+			s->fetcher->worker = s->worker;
+	}
 	return s;
 }
 
@@ -2163,6 +2787,11 @@ void symbolizer__free(struct symbolizer *s)
 {
 	if (!s)
 		return;
+	/* Loads in flight end first: their entries are freed with the cache. */
+	worker__free(s->worker);
+	if (s->fetcher && s->fetcher->client)
+		debuginfod_end(s->fetcher->client);
+	free(s->fetcher);
 	while (s->lru_head)
 		evict(s, s->lru_head);
 	scratch_reset(s);
@@ -2191,5 +2820,11 @@ void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *ret)
 		.binaries = s->n_binaries,
 		.evictions = s->evictions,
 		.kernel_bytes = s->kernel.n_syms * sizeof(*s->kernel.syms) + s->kernel.names_size,
+		.loads_pending = s->worker ? worker__pending(s->worker) : 0,
+		.loads_done = s->loads_done,
+		.loads_failed = s->loads_failed,
+		.debuginfod_fetched = s->debuginfod_fetched,
+		.debuginfod_failed = s->debuginfod_failed,
+		.debuginfod_backed_off = s->debuginfod_backed_off,
 	};
 }

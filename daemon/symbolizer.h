@@ -19,10 +19,19 @@
  * Library-like: does not log. Names returned stay valid until the next call
  * that may load or evict (any symbolizer__* call except __free): copy them
  * before asking again.
+ *
+ * In background mode a binary is loaded on a worker thread (worker.h): a
+ * lookup in a binary not loaded yet returns -EAGAIN and queues its load;
+ * symbolizer__collect(), called when symbolizer__fd() is readable, puts
+ * finished loads in the cache. The cache is only ever touched by the
+ * caller's thread; the worker builds standalone tables. Only the worker asks
+ * debuginfod (libdebuginfod, configured by DEBUGINFOD_URLS and the other
+ * DEBUGINFOD_* variables) for a debug file no local one provides.
  */
 #ifndef CPROF_SYMBOLIZER_H
 #define CPROF_SYMBOLIZER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -34,6 +43,9 @@ struct symbolizer_options {
 	const char *kallsyms_path; /* NULL: "/proc/kallsyms" */
 	size_t max_binaries; /* 0: a default; cached binaries before eviction */
 	size_t max_memory; /* 0: a default (1 GiB); bytes of cached tables before eviction */
+	bool background; /* load on a worker thread; lookups may return -EAGAIN */
+	bool debuginfod; /* background only: fetch missing debug files from debuginfod */
+	unsigned int debuginfod_backoff_s; /* 0: 60; no new fetch of a build ID that failed */
 };
 
 struct symbol {
@@ -100,7 +112,34 @@ int symbolizer__file_build_id(struct symbolizer *s, const struct symbolizer_file
  */
 int symbolizer__build_id(struct symbolizer *s, const char *path, const char **ret_hex);
 
-/* Finds the kernel function containing address. Returns 0 or -ENOENT. */
+/*
+ * Asks for file's tables without looking anything up: returns 0 when they
+ * are loaded (or the file is known to be unusable), -EAGAIN while its load
+ * is queued or running (background mode), or another negative errno that
+ * may pass (-ENOMEM).
+ */
+int symbolizer__request(struct symbolizer *s, const struct symbolizer_file *file);
+
+/* The eventfd that becomes readable when background loads finish; -1 when not in background. */
+int symbolizer__fd(const struct symbolizer *s);
+
+/*
+ * Puts the finished background loads in the cache. Returns how many it
+ * installed (0 when none or not in background mode).
+ */
+int symbolizer__collect(struct symbolizer *s);
+
+/*
+ * While frozen, the binaries used are neither evicted nor reloaded, so that
+ * tables a profile build has found stay for the rest of it (the cache may
+ * then pass its bounds for a while). Unfreezing lets them go again.
+ */
+void symbolizer__freeze(struct symbolizer *s, bool frozen);
+
+/*
+ * Finds the kernel function containing address. Returns 0 or -ENOENT; in
+ * background mode -EAGAIN while kallsyms is read, the first time.
+ */
 int symbolizer__lookup_kernel(struct symbolizer *s, uint64_t address, struct symbol *ret_sym);
 
 /*
@@ -116,6 +155,12 @@ struct symbolizer_stats {
 	size_t binaries; /* binaries cached */
 	uint64_t evictions; /* binaries evicted to stay within the bounds */
 	size_t kernel_bytes; /* kallsyms, loaded once, never evicted */
+	size_t loads_pending; /* background loads queued or running */
+	uint64_t loads_done; /* background loads finished, failed ones included */
+	uint64_t loads_failed; /* of those, the file could not be used */
+	uint64_t debuginfod_fetched; /* debug files debuginfod gave */
+	uint64_t debuginfod_failed; /* fetches that failed (no server, not found, timeout) */
+	uint64_t debuginfod_backed_off; /* fetches not tried: the build ID failed recently */
 };
 
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *ret);

@@ -8,6 +8,10 @@
 # packages, about 122 MB to download and 272 MB installed (apt-get -s,
 # Debian 12, no recommends).
 #
+# libdebuginfod-dev: cprofd fetches missing debug files from debuginfod
+# servers; debuginfod (the server) is for test_debuginfod.sh, which serves a
+# debug file from a local one.
+#
 # --bench adds the peers the benchmarks compare against (perf, bcc,
 # bpftrace, hyperfine) and the kernel headers bcc compiles with; bcc looks
 # for them under /lib/modules/$(uname -r), so they are linked there when the
@@ -15,6 +19,7 @@
 set -eu
 
 PACKAGES="make gcc clang llvm libclang-rt-14-dev pkg-config bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev
+libdebuginfod-dev debuginfod
 libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev golang-go protobuf-compiler
 linux-perf python3 binutils elfutils libc6-dbg curl procps libiberty-dev g++ nodejs
 debhelper dpkg-dev fakeroot lintian man-db systemd util-linux openjdk-17-jdk-headless strace"

@@ -320,7 +320,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (resp.defer_seconds) {
 		/* A started profile: no body yet; finishing it gives the profile or an error. */
 		FUZZ_CHECK(resp.body == NULL && resp.defer_seconds <= CPROF_MAX_PROFILE_SECONDS);
-		api__finish_profile(daemon_core, resp.defer_pid, &resp);
+		api__finish_profile(daemon_core, resp.defer_pid, true, &resp);
 		if (!resp.has_summary)
 			check_json_response(&resp);
 	} else {

@@ -372,7 +372,7 @@ static void test_stop(void)
 	ASSERT_REQUEST_ERROR(d, "DELETE", path, NULL, NULL, NULL, NULL, 404, "no session");
 	/* The end of a timed profile whose session is gone. */
 	memset(&resp, 0xa5, sizeof(resp));
-	api__finish_profile(d, 12345, &resp);
+	api__finish_profile(d, 12345, true, &resp);
 	ASSERT_ERROR(&resp, 404, "no session for process 12345");
 	api_response__release(&resp);
 	ASSERT_TRUE(resp.body == NULL);

@@ -28,6 +28,9 @@ static void test_defaults(void)
 	ASSERT_TRUE(c.symbol_cache_bytes == 1ull << 30);
 	ASSERT_EQ(c.drain_interval_ms, 100);
 	ASSERT_STREQ(c.socket_group, "");
+	ASSERT_STREQ(c.debuginfod_urls, "");
+	ASSERT_EQ(c.debuginfod_timeout_s, 30);
+	ASSERT_EQ(c.debuginfod_backoff_s, 60);
 	ASSERT_EQ(c.set, 0);
 }
 
@@ -59,6 +62,30 @@ static void test_every_key(void)
 	ASSERT_EQ(c.set, CONFIG_HZ | CONFIG_RING_BUFFER_SIZE | CONFIG_STACK_TABLE_SIZE |
 				 CONFIG_MAX_PROCESSES | CONFIG_DRAIN_INTERVAL_MS |
 				 CONFIG_SOCKET_GROUP | CONFIG_SYMBOL_CACHE_SIZE);
+}
+
+static void test_debuginfod_keys(void)
+{
+	const char *text = "debuginfod_urls = https://debuginfod.debian.net  http://127.0.0.1:8002\n"
+			   "debuginfod_timeout = 5\n"
+			   "debuginfod_backoff = 3600\n";
+	char err[256] = "", long_urls[CONFIG_URLS_MAX + 32];
+	struct config c;
+
+	config__init(&c);
+	if (!ASSERT_OK(parse(&c, text, err, sizeof(err))))
+		printf("#   %s\n", err);
+	ASSERT_STREQ(c.debuginfod_urls, "https://debuginfod.debian.net  http://127.0.0.1:8002");
+	ASSERT_EQ(c.debuginfod_timeout_s, 5);
+	ASSERT_EQ(c.debuginfod_backoff_s, 3600);
+	ASSERT_EQ(c.set,
+		  CONFIG_DEBUGINFOD_URLS | CONFIG_DEBUGINFOD_TIMEOUT | CONFIG_DEBUGINFOD_BACKOFF);
+	/* Past CONFIG_URLS_MAX: refused, not cut. */
+	config__init(&c);
+	snprintf(long_urls, sizeof(long_urls), "debuginfod_urls = http://%0*d\n",
+		 CONFIG_URLS_MAX, 0);
+	ASSERT_EQ(parse(&c, long_urls, err, sizeof(err)), -EINVAL);
+	ASSERT_STREQ(c.debuginfod_urls, "");
 }
 
 static void test_empty_file_keeps_values(void)
@@ -117,6 +144,16 @@ static void test_errors(void)
 		{ "socket_group = abcdefghijabcdefghijabcdefghijabc\n",
 		  "line 1: socket_group: 'abcdefghijabcdefghijabcdefghijabc' is not a group name "
 		  "([a-z_][a-z0-9_-]*, at most 32)" },
+		{ "debuginfod_urls = ftp://example.org\n",
+		  "line 1: debuginfod_urls: 'ftp://example.org' is not space-separated http://, "
+		  "https:// or file:// URLs (at most 1024 characters)" },
+		{ "debuginfod_urls = http://a\thttp://b\n",
+		  "line 1: debuginfod_urls: 'http://a\thttp://b' is not space-separated http://, "
+		  "https:// or file:// URLs (at most 1024 characters)" },
+		{ "debuginfod_timeout = 0\n",
+		  "line 1: debuginfod_timeout: '0' is not an integer from 1 to 3600" },
+		{ "debuginfod_backoff = 86401\n",
+		  "line 1: debuginfod_backoff: '86401' is not an integer from 1 to 86400" },
 		{ "[cprofd]\n", "line 1: expected 'key = value'" },
 		{ "= 5\n", "line 1: unknown key ''" },
 	};
@@ -208,6 +245,7 @@ int main(void)
 {
 	RUN_TEST(test_defaults);
 	RUN_TEST(test_every_key);
+	RUN_TEST(test_debuginfod_keys);
 	RUN_TEST(test_empty_file_keeps_values);
 	RUN_TEST(test_errors);
 	RUN_TEST(test_bad_file_applies_nothing);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
+#include <poll.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -1763,6 +1764,154 @@ static void test_api_misuse(void)
 	symbolizer__free(s);
 }
 
+/* Waits for the background loads to finish and installs them; returns how many. */
+static int wait_and_collect(struct symbolizer *s)
+{
+	struct pollfd pfd = { .fd = symbolizer__fd(s), .events = POLLIN };
+	int n = 0;
+
+	for (int i = 0; i < 100; i++) {
+		struct symbolizer_stats stats;
+
+		n += symbolizer__collect(s);
+		symbolizer__stats(s, &stats);
+		if (!stats.loads_pending && n)
+			return n;
+		poll(&pfd, 1, 100);
+	}
+	return n;
+}
+
+static void test_background_mode(void)
+{
+	struct symbolizer_options opts = { .debug_root = fx.debug_root, .background = true };
+	struct symbol_frame frames[SYMBOLIZER_MAX_FRAMES];
+	struct symbolizer_file file = {};
+	struct symbolizer_stats stats;
+	struct a2l_frame expected[8];
+	uint64_t offset, size, vaddr;
+	char kallsyms[PATH_MAX];
+	struct symbolizer *s;
+	struct symbol sym;
+	size_t n;
+	FILE *f;
+
+	NEED_FIXTURE();
+	s = new_symbolizer(fx.debug_root, 0);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	ASSERT_EQ(symbolizer__fd(s), -1);
+	ASSERT_EQ(symbolizer__collect(s), 0);
+	symbolizer__free(s);
+
+	path_join(kallsyms, fx.dir, "kallsyms");
+	f = fopen(kallsyms, "w");
+	if (!ASSERT_NOT_NULL(f))
+		return;
+	fputs("ffffffff81000000 T cprof_kernel_function\nffffffff81000100 T cprof_next\n", f);
+	fclose(f);
+	opts.kallsyms_path = kallsyms;
+	s = symbolizer__new(&opts);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	ASSERT_TRUE(symbolizer__fd(s) >= 0);
+	file.path = fx.bid;
+	if (!ASSERT_TRUE(
+		    expected_offset(fx.bid, fx.bid_full, false, "cprof_beta", &offset, &size)) ||
+	    !ASSERT_TRUE(offset_to_vaddr_readelf(fx.bid, offset + 4, &vaddr)) ||
+	    !ASSERT_EQ(addr2line_frames(fx.bid_full, vaddr, expected, 8), 1))
+		goto out;
+
+	/* Not loaded: -EAGAIN, and the load is queued once, however often it is asked. */
+	ASSERT_EQ(symbolizer__lookup_frames(s, &file, offset + 4, frames, SYMBOLIZER_MAX_FRAMES,
+					    &n),
+		  -EAGAIN);
+	ASSERT_EQ(symbolizer__lookup_user(s, fx.bid, offset, &sym), -EAGAIN);
+	ASSERT_EQ(symbolizer__request(s, &file), -EAGAIN);
+	ASSERT_EQ(symbolizer__lookup_kernel(s, 0xffffffff81000010ull, &sym), -EAGAIN);
+	ASSERT_EQ(symbolizer__lookup_kernel(s, 0xffffffff81000010ull, &sym), -EAGAIN);
+	symbolizer__stats(s, &stats);
+	ASSERT_TRUE(stats.loads_pending <= 2);
+	ASSERT_EQ(stats.loads_done, 0);
+
+	/* Collected: the same lookups give names, file and line (from the debug file). */
+	ASSERT_EQ(wait_and_collect(s), 2);
+	symbolizer__stats(s, &stats);
+	ASSERT_EQ(stats.loads_pending, 0);
+	ASSERT_EQ(stats.loads_done, 2);
+	ASSERT_EQ(stats.loads_failed, 0);
+	ASSERT_EQ(stats.binaries, 1);
+	ASSERT_OK(symbolizer__request(s, &file));
+	if (ASSERT_OK(symbolizer__lookup_frames(s, &file, offset + 4, frames,
+						SYMBOLIZER_MAX_FRAMES, &n)) &&
+	    ASSERT_EQ(n, 1)) {
+		ASSERT_STREQ(frames[0].function, "cprof_beta");
+		ASSERT_TRUE(same_frame(&frames[0], &expected[0]));
+	}
+	/* Again, from the address cache: the same answer. */
+	if (ASSERT_OK(symbolizer__lookup_frames(s, &file, offset + 4, frames,
+						SYMBOLIZER_MAX_FRAMES, &n)) &&
+	    ASSERT_EQ(n, 1)) {
+		ASSERT_STREQ(frames[0].function, "cprof_beta");
+		ASSERT_TRUE(same_frame(&frames[0], &expected[0]));
+	}
+	if (ASSERT_OK(symbolizer__lookup_user(s, fx.bid, offset, &sym)))
+		ASSERT_STREQ(sym.name, "cprof_beta");
+	if (ASSERT_OK(symbolizer__lookup_kernel(s, 0xffffffff81000010ull, &sym))) {
+		ASSERT_STREQ(sym.name, "cprof_kernel_function");
+		ASSERT_EQ(sym.offset, 0x10);
+	}
+
+	/* A file that is no ELF: loaded in the background too, and known bad after. */
+	file.path = fx.not_elf;
+	ASSERT_EQ(symbolizer__request(s, &file), -EAGAIN);
+	ASSERT_EQ(wait_and_collect(s), 1);
+	ASSERT_OK(symbolizer__request(s, &file));
+	ASSERT_EQ(symbolizer__lookup_user(s, fx.not_elf, 0, &sym), -ENOEXEC);
+	symbolizer__stats(s, &stats);
+	ASSERT_EQ(stats.loads_done, 3);
+	ASSERT_EQ(stats.loads_failed, 1);
+out:
+	symbolizer__free(s);
+}
+
+/* While frozen, the binaries used stay even past the bound; after, the bound holds again. */
+static void test_background_freeze(void)
+{
+	struct symbolizer_options opts = { .debug_root = fx.debug_root,
+					   .background = true,
+					   .max_binaries = 1 };
+	struct symbolizer_file bid = { .path = fx.bid }, prog = { .path = fx.prog };
+	struct symbolizer_stats stats;
+	uint64_t offset, size;
+	struct symbolizer *s;
+	struct symbol sym;
+
+	NEED_FIXTURE();
+	if (!ASSERT_TRUE(expected_offset(fx.bid, fx.bid_full, false, "cprof_beta", &offset, &size)))
+		return;
+	s = symbolizer__new(&opts);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	ASSERT_EQ(symbolizer__request(s, &bid), -EAGAIN);
+	ASSERT_EQ(wait_and_collect(s), 1);
+	symbolizer__freeze(s, true);
+	ASSERT_OK(symbolizer__lookup_user(s, fx.bid, offset, &sym));
+	/* A second binary, with room for one: the first was used in this freeze, it stays. */
+	ASSERT_EQ(symbolizer__request(s, &prog), -EAGAIN);
+	ASSERT_EQ(wait_and_collect(s), 1);
+	symbolizer__stats(s, &stats);
+	ASSERT_EQ(stats.binaries, 2);
+	ASSERT_EQ(stats.evictions, 0);
+	if (ASSERT_OK(symbolizer__lookup_user(s, fx.bid, offset, &sym)))
+		ASSERT_STREQ(sym.name, "cprof_beta");
+	symbolizer__freeze(s, false);
+	symbolizer__stats(s, &stats);
+	ASSERT_EQ(stats.binaries, 1);
+	ASSERT_EQ(stats.evictions, 1);
+	symbolizer__free(s);
+}
+
 int main(void)
 {
 	int status;
@@ -1790,6 +1939,8 @@ int main(void)
 	RUN_TEST(test_dwarf_memory);
 	RUN_TEST(test_vdso);
 	RUN_TEST(test_api_misuse);
+	RUN_TEST(test_background_mode);
+	RUN_TEST(test_background_freeze);
 	status = TEST_SUMMARY();
 	if (fx.dir[0] && !getenv("KEEP_TEST_FILES"))
 		run("rm -rf '%s'", fx.dir);
