@@ -343,6 +343,7 @@ static struct unwind_file *get_file(struct leaf_unwind *lu, pid_t tgid, const st
 	if (!f) {
 		if (lu->n_files < lu->max_files) {
 			f = &lu->files[lu->n_files++];
+			f->fd = -1; /* a new slot holds no file: 0 would be stdin's, or whose it is now */
 		} else {
 			f = &lu->files[0];
 			for (i = 1; i < lu->n_files; i++)
