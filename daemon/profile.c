@@ -380,6 +380,12 @@ int profile__prepare(const struct session *s, const struct stack_table *stacks,
 	size_t n_frames;
 	int err;
 
+	/*
+	 * What this profile uses stays until it is built (profile__build()
+	 * thaws): else, with more binaries than the cache holds, each pass would
+	 * evict what the last one loaded, and never end.
+	 */
+	symbolizer__freeze(symbols, true);
 	if (!p->started) {
 		const struct proc_map *m = process_table__main_mapping(processes, s->pid);
 

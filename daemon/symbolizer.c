@@ -60,6 +60,11 @@
  * readable, is picked up without paying a stat() per frame.
  */
 #define REVALIDATE_NS 1000000000ull
+/*
+ * A freeze that nobody ends (a client gone while its profile waited for
+ * symbols) ends by itself after this: longer than a profile waits.
+ */
+#define FREEZE_LEASE_NS (60ull * 1000000000ull)
 
 /* Caps on what one hostile binary can make us hold or read. */
 #define MAX_SEGMENTS 256
@@ -258,6 +263,7 @@ struct symbolizer {
 	struct worker *worker; /* background mode: runs the loads */
 	struct fetcher *fetcher; /* debuginfod state, only ever touched on the worker thread */
 	bool frozen; /* entries used now are kept (symbolizer__freeze()) */
+	uint64_t frozen_ns; /* when the freeze began, for its lease */
 	uint64_t freeze_epoch; /* counts freezes, to know which entries were used in this one */
 	uint64_t loads_done;
 	uint64_t loads_failed;
@@ -1770,6 +1776,8 @@ static void enforce_bounds(struct symbolizer *s, const struct binary *keep)
 {
 	struct binary *b = s->lru_tail;
 
+	if (s->frozen && now_ns() - s->frozen_ns > FREEZE_LEASE_NS)
+		s->frozen = false;
 	while (b && (s->n_binaries > s->max_binaries || s->binaries_memory > s->max_memory)) {
 		struct binary *prev = b->lru_prev;
 
@@ -1975,9 +1983,8 @@ static int get_binary(struct symbolizer *s, const struct symbolizer_file *file,
 		lru_push_head(s, b);
 		if (b->loading)
 			return -EAGAIN;
-		if (s->frozen) {
-			/* In use until the thaw: as it is, not reloaded, not evicted. */
-			b->freeze_epoch = s->freeze_epoch;
+		if (s->frozen && b->freeze_epoch == s->freeze_epoch) {
+			/* Found already in this freeze: as it is until the thaw. */
 		} else if (s->worker && b->retry_ns && now_ns() >= b->retry_ns) {
 			/* A debuginfod fetch failed a while ago: try again. */
 			return start_load(s, b, file);
@@ -2009,6 +2016,8 @@ static int get_binary(struct symbolizer *s, const struct symbolizer_file *file,
 				enforce_bounds(s, b);
 			}
 		}
+		if (s->frozen) /* in use until the thaw: not evicted, not reloaded */
+			b->freeze_epoch = s->freeze_epoch;
 		*ret_binary = b;
 		return 0;
 	}
@@ -2388,8 +2397,10 @@ int symbolizer__fd(const struct symbolizer *s)
 
 void symbolizer__freeze(struct symbolizer *s, bool frozen)
 {
-	if (frozen && !s->frozen)
+	if (frozen && !s->frozen) {
 		s->freeze_epoch++;
+		s->frozen_ns = now_ns();
+	}
 	s->frozen = frozen;
 	if (!frozen)
 		enforce_bounds(s, NULL);

@@ -131,8 +131,12 @@ int symbolizer__collect(struct symbolizer *s);
 
 /*
  * While frozen, the binaries used are neither evicted nor reloaded, so that
- * tables a profile build has found stay for the rest of it (the cache may
- * then pass its bounds for a while). Unfreezing lets them go again.
+ * tables a profile's preparation and build have found stay until it is
+ * built: a profile whose binaries do not all fit the cache's bounds holds
+ * them until then (the cache passes its bounds for that while), rather than
+ * evicting and loading them again for ever. Unfreezing lets them go, and
+ * the cache is trimmed to its bounds; a freeze not ended within a minute
+ * (a request given up) ends by itself.
  */
 void symbolizer__freeze(struct symbolizer *s, bool frozen);
 
