@@ -81,6 +81,13 @@
 /* Scopes looked at for one address (inlining rarely nests past 10). */
 #define MAX_SCOPES 256
 /*
+ * Code ranges of one unit's functions in its index; a big C++ unit has tens
+ * of thousands. Past this the unit goes without an index.
+ */
+#define MAX_UNIT_FUNCTION_RANGES (1u << 20)
+/* Namespaces and classes nested around a function definition, as the index looks for them. */
+#define MAX_NAMING_DEPTH 64
+/*
  * What libdw builds for a unit the first time it is used, per line-table row
  * and per file (struct Dwarf_Line_s and Dwarf_Fileinfo_s in libdw 0.188 are
  * 40 and 24 bytes, plus malloc overhead), and per unit (abbreviations, unit
@@ -134,10 +141,19 @@ struct cu_range {
 	uint32_t unit; /* index in dwarf_units */
 };
 
+/* The code range of a function of a compile unit (one per range when it has several). */
+struct function_range {
+	uint64_t low; /* first address */
+	uint64_t high; /* one past the last */
+	uint64_t die_offset; /* of its DW_TAG_subprogram */
+};
+
 /* A compile unit of a binary's DWARF. */
 struct dwarf_unit {
 	uint64_t die_offset; /* of the unit's DIE, for dwarf_offdie() */
 	bool counted; /* libdw has parsed it; its cost is in the entry's memory */
+	struct function_range *functions; /* sorted by low; NULL when the unit has no index */
+	size_t n_functions;
 };
 
 /* One cached binary, loaded or known bad. */
@@ -201,6 +217,7 @@ struct symbolizer {
 	struct kernel_table kernel;
 	char *scratch[MAX_SCRATCH]; /* demangled names of the last lookup */
 	size_t n_scratch;
+	bool dwarf_walk_only; /* no unit indexes: see struct symbolizer_options */
 };
 
 /* What a load needs to know beyond the entry: how to reach the file. */
@@ -1071,6 +1088,10 @@ static int build_cu_index(struct binary *b)
 
 static void binary__clear_dwarf(struct binary *b)
 {
+	size_t i;
+
+	for (i = 0; i < b->n_dwarf_units; i++)
+		free(b->dwarf_units[i].functions);
 	if (b->dwarf)
 		dwarf_end(b->dwarf);
 	if (b->dwarf_elf)
@@ -1671,7 +1692,93 @@ int symbolizer__lookup_user(struct symbolizer *s, const char *path, uint64_t fil
 	return 0;
 }
 
-/* Charges b for the libdw state of unit the first time it is used. */
+static int function_range_compare(const void *a, const void *b)
+{
+	const struct function_range *x = a, *y = b;
+
+	if (x->low != y->low)
+		return x->low < y->low ? -1 : 1;
+	return x->die_offset < y->die_offset ? -1 : x->die_offset > y->die_offset;
+}
+
+/* A unit's function index on its way. */
+struct function_index {
+	struct function_range *ranges;
+	size_t n_ranges;
+	size_t capacity;
+};
+
+/*
+ * Adds the code ranges of the functions defined among parent's children, and
+ * among those of the namespaces, classes, structures and unions there (C++
+ * may put definitions inside them). Function bodies are not entered.
+ */
+static int index_functions(Dwarf_Die *parent, struct function_index *index, unsigned int depth)
+{
+	Dwarf_Die child;
+	void *grown;
+	int ret, err;
+
+	if (depth >= MAX_NAMING_DEPTH)
+		return -E2BIG;
+	for (ret = dwarf_child(parent, &child); ret == 0; ret = dwarf_siblingof(&child, &child)) {
+		Dwarf_Addr base, low, high;
+		ptrdiff_t offset = 0;
+
+		switch (dwarf_tag(&child)) {
+		case DW_TAG_subprogram:
+			while ((offset = dwarf_ranges(&child, offset, &base, &low, &high)) > 0) {
+				if (high <= low)
+					continue;
+				err = array__reserve(index->ranges, sizeof(*index->ranges),
+						     &index->capacity, index->n_ranges, 1, 64,
+						     MAX_UNIT_FUNCTION_RANGES, &grown);
+				if (err)
+					return err;
+				index->ranges = grown;
+				index->ranges[index->n_ranges++] = (struct function_range){
+					.low = low,
+					.high = high,
+					.die_offset = dwarf_dieoffset(&child),
+				};
+			}
+			break;
+		case DW_TAG_namespace:
+		case DW_TAG_class_type:
+		case DW_TAG_structure_type:
+		case DW_TAG_union_type:
+			err = index_functions(&child, index, depth + 1);
+			if (err)
+				return err;
+			break;
+		default:
+			break;
+		}
+	}
+	return ret < 0 ? -EINVAL : 0;
+}
+
+/*
+ * Builds unit's index of functions, so that a lookup need not walk the whole
+ * unit. A unit with no function found, or bad or too many, is left without
+ * one: its lookups walk the unit as libdw does.
+ */
+static void index_unit(struct dwarf_unit *unit, Dwarf_Die *cudie)
+{
+	struct function_index index = {};
+	void *shrunk;
+
+	if (index_functions(cudie, &index, 0) != 0 || index.n_ranges == 0) {
+		free(index.ranges);
+		return;
+	}
+	qsort(index.ranges, index.n_ranges, sizeof(*index.ranges), function_range_compare);
+	shrunk = realloc(index.ranges, index.n_ranges * sizeof(*index.ranges));
+	unit->functions = shrunk ? shrunk : index.ranges;
+	unit->n_functions = index.n_ranges;
+}
+
+/* Charges b for the libdw state of unit, and indexes it, the first time it is used. */
 static void count_unit(struct symbolizer *s, struct binary *b, struct dwarf_unit *unit,
 		       Dwarf_Die *cudie)
 {
@@ -1686,10 +1793,91 @@ static void count_unit(struct symbolizer *s, struct binary *b, struct dwarf_unit
 		n_lines = 0;
 	if (dwarf_getsrcfiles(cudie, &files, &n_files) != 0)
 		n_files = 0;
+	if (!s->dwarf_walk_only)
+		index_unit(unit, cudie);
 	b->dwarf_parsed_bytes += DWARF_BYTES_PER_UNIT + n_lines * DWARF_BYTES_PER_LINE +
-				 n_files * DWARF_BYTES_PER_FILE;
+				 n_files * DWARF_BYTES_PER_FILE +
+				 unit->n_functions * sizeof(*unit->functions);
 	account(s, b);
 	enforce_bounds(s, b);
+}
+
+/* Scopes libdw's walk of a unit enters in search of an address (its may_have_scopes()). */
+static bool may_hold_scopes(int tag)
+{
+	switch (tag) {
+	case DW_TAG_compile_unit:
+	case DW_TAG_module:
+	case DW_TAG_lexical_block:
+	case DW_TAG_with_stmt:
+	case DW_TAG_catch_block:
+	case DW_TAG_try_block:
+	case DW_TAG_entry_point:
+	case DW_TAG_inlined_subroutine:
+	case DW_TAG_subprogram:
+	case DW_TAG_namespace:
+	case DW_TAG_class_type:
+	case DW_TAG_structure_type:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The scopes at vaddr, through unit's index: the function whose code holds
+ * it, then at each level down the first child whose code holds it, as
+ * libdw's walk of the whole unit picks them. Writes them into scopes
+ * innermost first, the function last, and returns their number: what
+ * dwarf_getscopes_die() gives for the innermost, up to the function. 0 when
+ * the index has no function there.
+ */
+static int indexed_scopes(const struct binary *b, const struct dwarf_unit *unit, uint64_t vaddr,
+			  Dwarf_Die *scopes)
+{
+	const struct function_range *function = NULL;
+	size_t low = 0, high = unit->n_functions, i;
+	int n = 0;
+
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+
+		if (unit->functions[mid].low <= vaddr)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	/* Of overlapping functions (odd, but seen), the walk meets the first in the unit. */
+	for (i = low; i-- > 0 && low - i <= MAX_ENCLOSING_LOOKBACK;) {
+		const struct function_range *range = &unit->functions[i];
+
+		if (vaddr >= range->low && vaddr < range->high &&
+		    (!function || range->die_offset < function->die_offset))
+			function = range;
+	}
+	if (!function || !dwarf_offdie(b->dwarf, function->die_offset, &scopes[0]))
+		return 0;
+	/* Down to the innermost, outermost first for now. */
+	for (n = 1; n < MAX_SCOPES && may_hold_scopes(dwarf_tag(&scopes[n - 1])); n++) {
+		Dwarf_Die child;
+		int ret;
+
+		for (ret = dwarf_child(&scopes[n - 1], &child); ret == 0;
+		     ret = dwarf_siblingof(&child, &child)) {
+			if (dwarf_haspc(&child, vaddr) > 0)
+				break;
+		}
+		if (ret != 0)
+			break;
+		scopes[n] = child;
+	}
+	for (i = 0; i < (size_t)n / 2; i++) {
+		Dwarf_Die outer = scopes[i];
+
+		scopes[i] = scopes[n - 1 - i];
+		scopes[n - 1 - i] = outer;
+	}
+	return n;
 }
 
 /* Appends a frame, keeping the last slot for the outermost function. */
@@ -1705,7 +1893,7 @@ static void dwarf_frames(struct symbolizer *s, struct binary *b, uint64_t vaddr,
 			 uint32_t *ret_line, Dwarf_Die *ret_subprogram, bool *ret_has_subprogram)
 {
 	struct dwarf_unit *unit = find_unit(b, vaddr);
-	Dwarf_Die cudie, *scopes = NULL;
+	Dwarf_Die cudie, indexed[MAX_SCOPES], *scopes, *walked = NULL;
 	Dwarf_Files *files = NULL;
 	const char *file = NULL;
 	size_t n_files = 0;
@@ -1726,18 +1914,25 @@ static void dwarf_frames(struct symbolizer *s, struct binary *b, uint64_t vaddr,
 	if (dwarf_getsrcfiles(&cudie, &files, &n_files) != 0)
 		files = NULL;
 
-	/*
-	 * dwarf_getscopes() goes from an inlined instance into its abstract
-	 * definition; the chain of concrete instances, each inlined into the
-	 * next, is what dwarf_getscopes_die() gives for the innermost scope.
-	 */
-	n_scopes = dwarf_getscopes(&cudie, vaddr, &scopes);
-	if (n_scopes > 0) {
-		Dwarf_Die innermost = scopes[0];
+	n_scopes = unit->functions ? indexed_scopes(b, unit, vaddr, indexed) : 0;
+	scopes = indexed;
+	if (n_scopes == 0) {
+		/*
+		 * No index, or no function of it here: walk the unit.
+		 * dwarf_getscopes() goes from an inlined instance into its
+		 * abstract definition; the chain of concrete instances, each
+		 * inlined into the next, is what dwarf_getscopes_die() gives for
+		 * the innermost scope.
+		 */
+		n_scopes = dwarf_getscopes(&cudie, vaddr, &walked);
+		if (n_scopes > 0) {
+			Dwarf_Die innermost = walked[0];
 
-		free(scopes);
-		scopes = NULL;
-		n_scopes = dwarf_getscopes_die(&innermost, &scopes);
+			free(walked);
+			walked = NULL;
+			n_scopes = dwarf_getscopes_die(&innermost, &walked);
+		}
+		scopes = walked;
 	}
 	for (i = 0; i < n_scopes && i < MAX_SCOPES; i++) {
 		Dwarf_Die *scope = &scopes[i];
@@ -1777,7 +1972,7 @@ static void dwarf_frames(struct symbolizer *s, struct binary *b, uint64_t vaddr,
 			break;
 		}
 	}
-	free(scopes);
+	free(walked);
 	*ret_file = file;
 	*ret_line = line;
 }
@@ -2145,6 +2340,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_options *opts)
 		return NULL;
 	s->max_binaries = max_binaries;
 	s->max_memory = opts && opts->max_memory ? opts->max_memory : DEFAULT_MAX_MEMORY;
+	s->dwarf_walk_only = opts && opts->dwarf_walk_only;
 	s->n_buckets = 16;
 	while (s->n_buckets < max_binaries && s->n_buckets < MAX_BUCKETS)
 		s->n_buckets *= 2;

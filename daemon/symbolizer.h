@@ -23,6 +23,7 @@
 #ifndef CPROF_SYMBOLIZER_H
 #define CPROF_SYMBOLIZER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -34,6 +35,12 @@ struct symbolizer_options {
 	const char *kallsyms_path; /* NULL: "/proc/kallsyms" */
 	size_t max_binaries; /* 0: a default; cached binaries before eviction */
 	size_t max_memory; /* 0: a default (1 GiB); bytes of cached tables before eviction */
+	/*
+	 * For tests and benchmarks only: find inlined frames by walking the
+	 * compile unit's DIEs for every address, without the per-unit index of
+	 * functions. The answers are the same, only slower.
+	 */
+	bool dwarf_walk_only;
 };
 
 struct symbol {
