@@ -148,12 +148,25 @@ struct function_range {
 	uint64_t die_offset; /* of its DW_TAG_subprogram */
 };
 
+/*
+ * A function's DIE, or a namespace's, class's or structure's around such,
+ * and the scope it sits in: what naming a function needs of its parents.
+ */
+struct scoped_die {
+	uint64_t die_offset;
+	uint32_t parent; /* index of the scope's entry, NO_PARENT at unit level */
+};
+
+#define NO_PARENT UINT32_MAX
+
 /* A compile unit of a binary's DWARF. */
 struct dwarf_unit {
 	uint64_t die_offset; /* of the unit's DIE, for dwarf_offdie() */
 	bool counted; /* libdw has parsed it; its cost is in the entry's memory */
 	struct function_range *functions; /* sorted by low; NULL when the unit has no index */
 	size_t n_functions;
+	struct scoped_die *scoped; /* sorted by die_offset; NULL when the unit has no index */
+	size_t n_scoped;
 };
 
 /* One cached binary, loaded or known bad. */
@@ -1090,8 +1103,10 @@ static void binary__clear_dwarf(struct binary *b)
 {
 	size_t i;
 
-	for (i = 0; i < b->n_dwarf_units; i++)
+	for (i = 0; i < b->n_dwarf_units; i++) {
 		free(b->dwarf_units[i].functions);
+		free(b->dwarf_units[i].scoped);
+	}
 	if (b->dwarf)
 		dwarf_end(b->dwarf);
 	if (b->dwarf_elf)
@@ -1204,14 +1219,67 @@ static bool is_naming_scope(int tag)
 }
 
 /*
+ * The scopes from die up to its unit, as dwarf_getscopes_die() gives them
+ * but with only the namespaces, classes and structures, through the index
+ * of die's unit: die itself first, then the scopes it sits in, innermost
+ * first. Returns their number, or -1 when the index does not know die.
+ */
+static int indexed_naming_scopes(const struct binary *b, Dwarf_Die *die, Dwarf_Die *scopes)
+{
+	const struct dwarf_unit *unit;
+	uint64_t offset = dwarf_dieoffset(die), unit_offset;
+	size_t low = 0, high = b->n_dwarf_units;
+	uint32_t at;
+	Dwarf_Die cudie;
+	int n = 1;
+
+	if (!dwarf_diecu(die, &cudie, NULL, NULL))
+		return -1;
+	unit_offset = dwarf_dieoffset(&cudie);
+	/* Units are in the order of their offsets. */
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+
+		if (b->dwarf_units[mid].die_offset < unit_offset)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	if (low == b->n_dwarf_units || b->dwarf_units[low].die_offset != unit_offset)
+		return -1;
+	unit = &b->dwarf_units[low];
+	low = 0;
+	high = unit->n_scoped;
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+
+		if (unit->scoped[mid].die_offset < offset)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	if (low == unit->n_scoped || unit->scoped[low].die_offset != offset)
+		return -1;
+	scopes[0] = *die;
+	/* Parents come before their children: the chain ends. */
+	for (at = unit->scoped[low].parent; at != NO_PARENT && n <= MAX_NAMING_DEPTH;
+	     at = unit->scoped[at].parent) {
+		if (!dwarf_offdie(b->dwarf, unit->scoped[at].die_offset, &scopes[n++]))
+			return -1;
+	}
+	return n;
+}
+
+/*
  * The name of a function without a linkage name (a static or inline C++
  * function often has none): its DW_AT_name qualified by the namespaces and
  * classes its declaration sits in, "ns::klass::name". Plain name when it
  * sits in none. The result lives until the next lookup.
  */
-static const char *qualified_name(struct symbolizer *s, Dwarf_Die *die, const char *name)
+static const char *qualified_name(struct symbolizer *s, const struct binary *b, Dwarf_Die *die,
+				  const char *name)
 {
-	Dwarf_Die target = *die, *scopes = NULL;
+	Dwarf_Die target = *die, indexed[1 + MAX_NAMING_DEPTH], *scopes = NULL, *walked = NULL;
 	Dwarf_Attribute attr;
 	char buf[MAX_NAME_LEN], *copy;
 	size_t len = 0;
@@ -1226,7 +1294,13 @@ static const char *qualified_name(struct symbolizer *s, Dwarf_Die *die, const ch
 	}
 	if (s->n_scratch == MAX_SCRATCH)
 		return name;
-	n = dwarf_getscopes_die(&target, &scopes);
+	n = indexed_naming_scopes(b, &target, indexed);
+	scopes = indexed;
+	if (n < 0) {
+		/* Not in an index: walk its unit from the root to it. */
+		n = dwarf_getscopes_die(&target, &walked);
+		scopes = walked;
+	}
 	/* scopes[0] is target itself, the last is the unit. */
 	for (i = n - 1; i >= 1; i--) {
 		const char *scope_name;
@@ -1238,12 +1312,12 @@ static const char *qualified_name(struct symbolizer *s, Dwarf_Die *die, const ch
 		written = snprintf(buf + len, sizeof(buf) - len,
 				   "%s::", scope_name ? scope_name : "(anonymous namespace)");
 		if (written < 0 || (size_t)written >= sizeof(buf) - len) {
-			free(scopes);
+			free(walked);
 			return name;
 		}
 		len += (size_t)written;
 	}
-	free(scopes);
+	free(walked);
 	if (len == 0 ||
 	    snprintf(buf + len, sizeof(buf) - len, "%s", name) >= (int)(sizeof(buf) - len))
 		return name;
@@ -1259,7 +1333,7 @@ static const char *qualified_name(struct symbolizer *s, Dwarf_Die *die, const ch
  * abstract origins and declarations) or else its DWARF name; the display
  * name returned is that demangled, or qualified. NULL if it has no name.
  */
-static const char *die_function_name(struct symbolizer *s, Dwarf_Die *die,
+static const char *die_function_name(struct symbolizer *s, const struct binary *b, Dwarf_Die *die,
 				     const char **ret_system_name)
 {
 	Dwarf_Attribute attr;
@@ -1274,7 +1348,7 @@ static const char *die_function_name(struct symbolizer *s, Dwarf_Die *die,
 	if (dwarf_attr_integrate(die, DW_AT_name, &attr) && (name = dwarf_formstring(&attr)) &&
 	    *name) {
 		*ret_system_name = name;
-		return qualified_name(s, die, name);
+		return qualified_name(s, b, die, name);
 	}
 	return NULL;
 }
@@ -1706,14 +1780,38 @@ struct function_index {
 	struct function_range *ranges;
 	size_t n_ranges;
 	size_t capacity;
+	struct scoped_die *scoped;
+	size_t n_scoped;
+	size_t scoped_capacity;
 };
+
+/* Adds die, in the scope of entry parent, to the index's scoped DIEs. */
+static int add_scoped(struct function_index *index, Dwarf_Die *die, uint32_t parent)
+{
+	void *grown;
+	int err;
+
+	err = array__reserve(index->scoped, sizeof(*index->scoped), &index->scoped_capacity,
+			     index->n_scoped, 1, 64, MAX_UNIT_FUNCTION_RANGES, &grown);
+	if (err)
+		return err;
+	index->scoped = grown;
+	index->scoped[index->n_scoped++] = (struct scoped_die){
+		.die_offset = dwarf_dieoffset(die),
+		.parent = parent,
+	};
+	return 0;
+}
 
 /*
  * Adds the code ranges of the functions defined among parent's children, and
  * among those of the namespaces, classes, structures and unions there (C++
- * may put definitions inside them). Function bodies are not entered.
+ * may put definitions inside them). Function bodies are not entered. With
+ * scoped, also the functions and scopes found, in the scope of entry
+ * parent_entry, for naming: as dwarf_getscopes_die() does, not in unions.
  */
-static int index_functions(Dwarf_Die *parent, struct function_index *index, unsigned int depth)
+static int index_functions(Dwarf_Die *parent, struct function_index *index, unsigned int depth,
+			   bool scoped, uint32_t parent_entry)
 {
 	Dwarf_Die child;
 	void *grown;
@@ -1727,6 +1825,11 @@ static int index_functions(Dwarf_Die *parent, struct function_index *index, unsi
 
 		switch (dwarf_tag(&child)) {
 		case DW_TAG_subprogram:
+			if (scoped) {
+				err = add_scoped(index, &child, parent_entry);
+				if (err)
+					return err;
+			}
 			while ((offset = dwarf_ranges(&child, offset, &base, &low, &high)) > 0) {
 				if (high <= low)
 					continue;
@@ -1746,8 +1849,18 @@ static int index_functions(Dwarf_Die *parent, struct function_index *index, unsi
 		case DW_TAG_namespace:
 		case DW_TAG_class_type:
 		case DW_TAG_structure_type:
+			if (scoped) {
+				err = add_scoped(index, &child, parent_entry);
+				if (err)
+					return err;
+			}
+			err = index_functions(&child, index, depth + 1, scoped,
+					      (uint32_t)(index->n_scoped - 1));
+			if (err)
+				return err;
+			break;
 		case DW_TAG_union_type:
-			err = index_functions(&child, index, depth + 1);
+			err = index_functions(&child, index, depth + 1, false, NO_PARENT);
 			if (err)
 				return err;
 			break;
@@ -1767,15 +1880,29 @@ static void index_unit(struct dwarf_unit *unit, Dwarf_Die *cudie)
 {
 	struct function_index index = {};
 	void *shrunk;
+	size_t i;
 
-	if (index_functions(cudie, &index, 0) != 0 || index.n_ranges == 0) {
+	if (index_functions(cudie, &index, 0, true, NO_PARENT) != 0 || index.n_ranges == 0) {
 		free(index.ranges);
+		free(index.scoped);
 		return;
 	}
 	qsort(index.ranges, index.n_ranges, sizeof(*index.ranges), function_range_compare);
 	shrunk = realloc(index.ranges, index.n_ranges * sizeof(*index.ranges));
 	unit->functions = shrunk ? shrunk : index.ranges;
 	unit->n_functions = index.n_ranges;
+	/* Found in the order of the unit, so of offsets, but for odd DWARF: then none. */
+	for (i = 1; i < index.n_scoped; i++) {
+		if (index.scoped[i].die_offset <= index.scoped[i - 1].die_offset)
+			break;
+	}
+	if (i < index.n_scoped || index.n_scoped == 0) {
+		free(index.scoped);
+		return;
+	}
+	shrunk = realloc(index.scoped, index.n_scoped * sizeof(*index.scoped));
+	unit->scoped = shrunk ? shrunk : index.scoped;
+	unit->n_scoped = index.n_scoped;
 }
 
 /* Charges b for the libdw state of unit, and indexes it, the first time it is used. */
@@ -1797,7 +1924,8 @@ static void count_unit(struct symbolizer *s, struct binary *b, struct dwarf_unit
 		index_unit(unit, cudie);
 	b->dwarf_parsed_bytes += DWARF_BYTES_PER_UNIT + n_lines * DWARF_BYTES_PER_LINE +
 				 n_files * DWARF_BYTES_PER_FILE +
-				 unit->n_functions * sizeof(*unit->functions);
+				 unit->n_functions * sizeof(*unit->functions) +
+				 unit->n_scoped * sizeof(*unit->scoped);
 	account(s, b);
 	enforce_bounds(s, b);
 }
@@ -1942,7 +2070,7 @@ static void dwarf_frames(struct symbolizer *s, struct binary *b, uint64_t vaddr,
 
 		switch (dwarf_tag(scope)) {
 		case DW_TAG_inlined_subroutine:
-			name = die_function_name(s, scope, &system_name);
+			name = die_function_name(s, b, scope, &system_name);
 			if (name) {
 				push_frame(frames, ret_n,
 					   &(struct symbol_frame){
@@ -2007,7 +2135,7 @@ int symbolizer__lookup_frames(struct symbolizer *s, const struct symbolizer_file
 		outer_system_name = b->names + sym->name;
 		outer_name = demangle(s, outer_system_name);
 	} else if (has_subprogram) {
-		outer_name = die_function_name(s, &subprogram, &outer_system_name);
+		outer_name = die_function_name(s, b, &subprogram, &outer_system_name);
 	}
 	if (!outer_name)
 		return -ENOENT;
