@@ -1953,6 +1953,40 @@ static bool may_hold_scopes(int tag)
 }
 
 /*
+ * From the scope in scopes[0] down to the innermost holding vaddr: at each
+ * level the first child whose code holds it, as libdw's walk picks them
+ * (it prunes DIEs without the address and takes the first left, deepest).
+ * Writes the chain into scopes innermost first, scopes[0] last; returns its
+ * length, at most MAX_SCOPES.
+ */
+static int descend_scopes(Dwarf_Die *scopes, uint64_t vaddr)
+{
+	int n, i;
+
+	/* Outermost first for now. */
+	for (n = 1; n < MAX_SCOPES && may_hold_scopes(dwarf_tag(&scopes[n - 1])); n++) {
+		Dwarf_Die child;
+		int ret;
+
+		for (ret = dwarf_child(&scopes[n - 1], &child); ret == 0;
+		     ret = dwarf_siblingof(&child, &child)) {
+			if (dwarf_haspc(&child, vaddr) > 0)
+				break;
+		}
+		if (ret != 0)
+			break;
+		scopes[n] = child;
+	}
+	for (i = 0; i < n / 2; i++) {
+		Dwarf_Die outer = scopes[i];
+
+		scopes[i] = scopes[n - 1 - i];
+		scopes[n - 1 - i] = outer;
+	}
+	return n;
+}
+
+/*
  * The scopes at vaddr, through unit's index: the function whose code holds
  * it, then at each level down the first child whose code holds it, as
  * libdw's walk of the whole unit picks them. Writes them into scopes
@@ -1965,7 +1999,6 @@ static int indexed_scopes(const struct binary *b, const struct dwarf_unit *unit,
 {
 	const struct function_range *function = NULL;
 	size_t low = 0, high = unit->n_functions, i;
-	int n = 0;
 
 	while (low < high) {
 		size_t mid = low + (high - low) / 2;
@@ -1985,27 +2018,7 @@ static int indexed_scopes(const struct binary *b, const struct dwarf_unit *unit,
 	}
 	if (!function || !dwarf_offdie(b->dwarf, function->die_offset, &scopes[0]))
 		return 0;
-	/* Down to the innermost, outermost first for now. */
-	for (n = 1; n < MAX_SCOPES && may_hold_scopes(dwarf_tag(&scopes[n - 1])); n++) {
-		Dwarf_Die child;
-		int ret;
-
-		for (ret = dwarf_child(&scopes[n - 1], &child); ret == 0;
-		     ret = dwarf_siblingof(&child, &child)) {
-			if (dwarf_haspc(&child, vaddr) > 0)
-				break;
-		}
-		if (ret != 0)
-			break;
-		scopes[n] = child;
-	}
-	for (i = 0; i < (size_t)n / 2; i++) {
-		Dwarf_Die outer = scopes[i];
-
-		scopes[i] = scopes[n - 1 - i];
-		scopes[n - 1 - i] = outer;
-	}
-	return n;
+	return descend_scopes(scopes, vaddr);
 }
 
 /* Appends a frame, keeping the last slot for the outermost function. */
@@ -2043,14 +2056,25 @@ static void dwarf_frames(struct symbolizer *s, struct binary *b, uint64_t vaddr,
 		files = NULL;
 
 	n_scopes = unit->functions ? indexed_scopes(b, unit, vaddr, indexed) : 0;
+	if (n_scopes == 0 && !s->dwarf_walk_only) {
+		/*
+		 * No index, or no function of it here: the same descent from
+		 * the unit's root. (libdw's walk below leaks its result when an
+		 * inlined instance has a bad abstract origin.)
+		 */
+		indexed[0] = cudie;
+		n_scopes = descend_scopes(indexed, vaddr);
+		if (n_scopes == 1)
+			n_scopes = 0;
+	}
 	scopes = indexed;
 	if (n_scopes == 0) {
 		/*
-		 * No index, or no function of it here: walk the unit.
-		 * dwarf_getscopes() goes from an inlined instance into its
-		 * abstract definition; the chain of concrete instances, each
-		 * inlined into the next, is what dwarf_getscopes_die() gives for
-		 * the innermost scope.
+		 * Nothing in the unit itself holds vaddr: walk it as libdw
+		 * does, into the units it imports too (dwz). dwarf_getscopes()
+		 * goes from an inlined instance into its abstract definition;
+		 * the chain of concrete instances, each inlined into the next,
+		 * is what dwarf_getscopes_die() gives for the innermost scope.
 		 */
 		n_scopes = dwarf_getscopes(&cudie, vaddr, &walked);
 		if (n_scopes > 0) {
