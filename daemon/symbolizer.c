@@ -163,6 +163,7 @@ struct scoped_die {
 struct dwarf_unit {
 	uint64_t die_offset; /* of the unit's DIE, for dwarf_offdie() */
 	bool counted; /* libdw has parsed it; its cost is in the entry's memory */
+	bool unusable; /* its DWARF would make libdw read out of bounds: not looked at */
 	struct function_range *functions; /* sorted by low; NULL when the unit has no index */
 	size_t n_functions;
 	struct scoped_die *scoped; /* sorted by die_offset; NULL when the unit has no index */
@@ -1905,7 +1906,47 @@ static void index_unit(struct dwarf_unit *unit, Dwarf_Die *cudie)
 	unit->n_scoped = index.n_scoped;
 }
 
-/* Charges b for the libdw state of unit, and indexes it, the first time it is used. */
+/*
+ * Whether the string sections of dwarf end in a NUL: libdw 0.188 reads the
+ * names in them with strlen(), past the end of one that does not, and so
+ * would the callers of dwarf_formstring().
+ */
+static bool dwarf_strings_terminated(Dwarf *dwarf)
+{
+	static const char *const names[] = { ".debug_str", ".zdebug_str", ".debug_line_str",
+					     ".zdebug_line_str" };
+	Elf *elf = dwarf_getelf(dwarf);
+	Elf_Scn *scn = NULL;
+	size_t shstrndx, i;
+
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+		Elf_Data *data;
+		GElf_Shdr shdr;
+
+		if (!gelf_getshdr(scn, &shdr) || !(name = elf_strptr(elf, shstrndx, shdr.sh_name)))
+			continue;
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			if (strcmp(name, names[i]) == 0)
+				break;
+		}
+		if (i == sizeof(names) / sizeof(names[0]))
+			continue;
+		/* What libdw reads: the section's data, decompressed when it loaded it. */
+		data = elf_getdata(scn, NULL);
+		if (data && data->d_buf && data->d_size > 0 &&
+		    ((const char *)data->d_buf)[data->d_size - 1] != '\0')
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Charges b for the libdw state of unit, and indexes it, the first time it is
+ * used; a unit of DWARF libdw cannot read safely is marked unusable instead.
+ */
 static void count_unit(struct symbolizer *s, struct binary *b, struct dwarf_unit *unit,
 		       Dwarf_Die *cudie)
 {
@@ -1916,6 +1957,10 @@ static void count_unit(struct symbolizer *s, struct binary *b, struct dwarf_unit
 	if (unit->counted)
 		return;
 	unit->counted = true;
+	if (!dwarf_strings_terminated(b->dwarf)) {
+		unit->unusable = true;
+		return;
+	}
 	if (dwarf_getsrclines(cudie, &lines, &n_lines) != 0)
 		n_lines = 0;
 	if (dwarf_getsrcfiles(cudie, &files, &n_files) != 0)
@@ -2046,6 +2091,8 @@ static void dwarf_frames(struct symbolizer *s, struct binary *b, uint64_t vaddr,
 	if (!unit || !dwarf_offdie(b->dwarf, unit->die_offset, &cudie))
 		return;
 	count_unit(s, b, unit, &cudie);
+	if (unit->unusable)
+		return;
 	row = dwarf_getsrc_die(&cudie, vaddr);
 	if (row) {
 		file = dwarf_linesrc(row, NULL, NULL);

@@ -1670,8 +1670,9 @@ out_close:
 	dlclose(handle);
 }
 
-/* The file offset and size of path's .text, from readelf. */
-static bool text_section(const char *path, uint64_t *ret_offset, uint64_t *ret_size)
+/* The file offset and size of path's section section_name, from readelf. */
+static bool section_range(const char *path, const char *section_name, uint64_t *ret_offset,
+			  uint64_t *ret_size)
 {
 	char *out = capture("readelf -SW '%s' 2>/dev/null", path), *line, *save = NULL;
 	bool found = false;
@@ -1687,7 +1688,7 @@ static bool text_section(const char *path, uint64_t *ret_offset, uint64_t *ret_s
 		if (p &&
 		    sscanf(p + 1, " %63s %63s %llx %llx %llx", name, type, &address, &offset,
 			   &size) == 5 &&
-		    strcmp(name, ".text") == 0 && size > 0) {
+		    strcmp(name, section_name) == 0 && size > 0) {
 			*ret_offset = offset;
 			*ret_size = size;
 			found = true;
@@ -1788,7 +1789,7 @@ static void test_dwarf_index_every_address(void)
 	path_format(path, "%s/../workloads/templates", exe);
 	if (access(path, R_OK) != 0)
 		TEST_SKIP("no %.200s (make tests builds it)", path);
-	if (!ASSERT_TRUE(text_section(path, &text_offset, &text_size)) ||
+	if (!ASSERT_TRUE(section_range(path, ".text", &text_offset, &text_size)) ||
 	    !ASSERT_TRUE(text_size < (16u << 20)))
 		return;
 	offsets = calloc(text_size, sizeof(*offsets));
@@ -1831,7 +1832,7 @@ static void test_dwarf_index_libc(void)
 	}
 	offsets = calloc(n_samples, sizeof(*offsets));
 	if (!ASSERT_NOT_NULL(offsets) ||
-	    !ASSERT_TRUE(text_section(libc_path, &text_offset, &text_size)))
+	    !ASSERT_TRUE(section_range(libc_path, ".text", &text_offset, &text_size)))
 		goto out;
 	for (i = 0; i < n_samples; i++) {
 		/* xorshift64: the same sample every run. */
@@ -1846,6 +1847,54 @@ out:
 	free(offsets);
 	symbolizer__free(s);
 	dlclose(handle);
+}
+
+/*
+ * A string section without its final NUL: libdw would read names in it past
+ * its end. The DWARF is left alone; the ELF symbols still name the function.
+ */
+static void test_dwarf_unterminated_strings(void)
+{
+	struct symbolizer_file file = { .path = NULL };
+	struct symbol_frame frames[SYMBOLIZER_MAX_FRAMES];
+	uint64_t offset, size, str_offset, str_size;
+	char path[PATH_MAX];
+	struct symbolizer *s;
+	size_t n;
+	int fd;
+
+	NEED_FIXTURE();
+	path_join(path, fx.dir, "unterminated");
+	if (!ASSERT_TRUE(section_range(fx.prog, ".debug_line_str", &str_offset, &str_size)) ||
+	    !ASSERT_TRUE(expected_offset(fx.prog, fx.prog, false, "cprof_beta", &offset, &size)) ||
+	    !ASSERT_OK(run("cp '%s' '%s'", fx.prog, path)))
+		return;
+	/* As the file is, its frames come with a file and line. */
+	file.path = fx.prog;
+	s = new_symbolizer(fx.empty_root, 0);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	if (ASSERT_OK(symbolizer__lookup_frames(s, &file, offset + 2, frames, SYMBOLIZER_MAX_FRAMES,
+						&n)))
+		ASSERT_TRUE(frames[n - 1].file != NULL);
+	symbolizer__free(s);
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (!ASSERT_TRUE(fd >= 0))
+		return;
+	ASSERT_EQ(pwrite(fd, "x", 1, (off_t)(str_offset + str_size - 1)), 1);
+	close(fd);
+	file.path = path;
+	s = new_symbolizer(fx.empty_root, 0);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	if (ASSERT_OK(symbolizer__lookup_frames(s, &file, offset + 2, frames, SYMBOLIZER_MAX_FRAMES,
+						&n))) {
+		ASSERT_EQ(n, 1);
+		ASSERT_STREQ(frames[0].function, "cprof_beta");
+		ASSERT_TRUE(frames[0].file == NULL);
+	}
+	symbolizer__free(s);
 }
 
 /* The vdso is no file: it is read from the process's memory. */
@@ -1968,6 +2017,7 @@ int main(void)
 	RUN_TEST(test_dwarf_memory);
 	RUN_TEST(test_dwarf_index_every_address);
 	RUN_TEST(test_dwarf_index_libc);
+	RUN_TEST(test_dwarf_unterminated_strings);
 	RUN_TEST(test_vdso);
 	RUN_TEST(test_api_misuse);
 	status = TEST_SUMMARY();
