@@ -3,7 +3,7 @@
  * symbolize: the daemon's symbolizer on a real binary, for throughput and memory.
  *
  *   symbolize BIN [--count N] [--seed S] [--warm-seconds T]
- *             [--addresses FILE] [--names FILE]
+ *             [--addresses FILE] [--names FILE] [--dwarf-walk]
  *
  * Draws N addresses from BIN's text: a function of its ELF symbol table
  * (.symtab, else .dynsym) picked at random, plus a random offset inside it,
@@ -22,6 +22,10 @@
  * them (virtual addresses of the file, not offsets); --names writes the
  * innermost function the symbolizer gave for each, "0xADDR NAME" (or "??"),
  * so that bench/run.py can time a peer on the same input and compare.
+ *
+ * --dwarf-walk finds inlined frames by walking each compile unit's DIEs
+ * for every address (the symbolizer's dwarf_walk_only), to compare with its
+ * per-unit index.
  *
  * Times are CPU time of this process (one thread). Output lines are
  * "key value" pairs for bench/run.py.
@@ -247,7 +251,7 @@ static int write_addresses(const char *path, const struct probe *probes, size_t 
 static void usage(void)
 {
 	fprintf(stderr, "usage: symbolize BIN [--count N] [--seed S] [--warm-seconds T] "
-			"[--addresses FILE] [--names FILE]\n");
+			"[--addresses FILE] [--names FILE] [--dwarf-walk]\n");
 }
 
 int main(int argc, char **argv)
@@ -258,6 +262,7 @@ int main(int argc, char **argv)
 		{ "warm-seconds", required_argument, NULL, 'w' },
 		{ "addresses", required_argument, NULL, 'a' },
 		{ "names", required_argument, NULL, 'N' },
+		{ "dwarf-walk", no_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *addresses_path = NULL, *names_path = NULL, *path;
@@ -265,6 +270,7 @@ int main(int argc, char **argv)
 	struct function_range *funcs = NULL;
 	struct pass_result cold = { 0 }, warm = { 0 };
 	struct symbolizer_file file = { 0 };
+	struct symbolizer_options opts = { 0 };
 	struct symbolizer *s = NULL;
 	struct probe *probes = NULL;
 	size_t n_segs = 0, n_funcs = 0, count = 20000, memory;
@@ -290,6 +296,9 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			names_path = optarg;
+			break;
+		case 'W':
+			opts.dwarf_walk_only = true;
 			break;
 		default:
 			usage();
@@ -332,7 +341,7 @@ int main(int argc, char **argv)
 	anon0 = rss_kib("RssAnon:");
 	file0 = rss_kib("RssFile:");
 	cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-	s = symbolizer__new(NULL);
+	s = symbolizer__new(&opts);
 	if (!s) {
 		fprintf(stderr, "symbolize: symbolizer__new: %s\n", strerror(errno));
 		goto out;

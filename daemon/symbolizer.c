@@ -92,6 +92,13 @@
 /* Scopes looked at for one address (inlining rarely nests past 10). */
 #define MAX_SCOPES 256
 /*
+ * Code ranges of one unit's functions in its index; a big C++ unit has tens
+ * of thousands. Past this the unit goes without an index.
+ */
+#define MAX_UNIT_FUNCTION_RANGES (1u << 20)
+/* Namespaces and classes nested around a function definition, as the index looks for them. */
+#define MAX_NAMING_DEPTH 64
+/*
  * What libdw builds for a unit the first time it is used, per line-table row
  * and per file (struct Dwarf_Line_s and Dwarf_Fileinfo_s in libdw 0.188 are
  * 40 and 24 bytes, plus malloc overhead), and per unit (abbreviations, unit
@@ -160,10 +167,33 @@ struct cu_range {
 	uint32_t unit; /* index in dwarf_units */
 };
 
+/* The code range of a function of a compile unit (one per range when it has several). */
+struct function_range {
+	uint64_t low; /* first address */
+	uint64_t high; /* one past the last */
+	uint64_t die_offset; /* of its DW_TAG_subprogram */
+};
+
+/*
+ * A function's DIE, or a namespace's, class's or structure's around such,
+ * and the scope it sits in: what naming a function needs of its parents.
+ */
+struct scoped_die {
+	uint64_t die_offset;
+	uint32_t parent; /* index of the scope's entry, NO_PARENT at unit level */
+};
+
+#define NO_PARENT UINT32_MAX
+
 /* A compile unit of a binary's DWARF. */
 struct dwarf_unit {
 	uint64_t die_offset; /* of the unit's DIE, for dwarf_offdie() */
 	bool counted; /* libdw has parsed it; its cost is in the entry's memory */
+	bool unusable; /* its DWARF would make libdw read out of bounds: not looked at */
+	struct function_range *functions; /* sorted by low; NULL when the unit has no index */
+	size_t n_functions;
+	struct scoped_die *scoped; /* sorted by die_offset; NULL when the unit has no index */
+	size_t n_scoped;
 };
 
 /* The frames found at one address, kept so the next lookup there is a hash probe. */
@@ -270,6 +300,7 @@ struct symbolizer {
 	uint64_t debuginfod_fetched;
 	uint64_t debuginfod_failed;
 	uint64_t debuginfod_backed_off;
+	bool dwarf_walk_only; /* no unit indexes: see struct symbolizer_options */
 };
 
 /* What a debuginfod fetch came to. */
@@ -1244,6 +1275,12 @@ static int build_cu_index(struct binary *b)
 
 static void binary__clear_dwarf(struct binary *b)
 {
+	size_t i;
+
+	for (i = 0; i < b->n_dwarf_units; i++) {
+		free(b->dwarf_units[i].functions);
+		free(b->dwarf_units[i].scoped);
+	}
 	if (b->dwarf)
 		dwarf_end(b->dwarf);
 	if (b->dwarf_elf)
@@ -1356,14 +1393,67 @@ static bool is_naming_scope(int tag)
 }
 
 /*
+ * The scopes from die up to its unit, as dwarf_getscopes_die() gives them
+ * but with only the namespaces, classes and structures, through the index
+ * of die's unit: die itself first, then the scopes it sits in, innermost
+ * first. Returns their number, or -1 when the index does not know die.
+ */
+static int indexed_naming_scopes(const struct binary *b, Dwarf_Die *die, Dwarf_Die *scopes)
+{
+	const struct dwarf_unit *unit;
+	uint64_t offset = dwarf_dieoffset(die), unit_offset;
+	size_t low = 0, high = b->n_dwarf_units;
+	uint32_t at;
+	Dwarf_Die cudie;
+	int n = 1;
+
+	if (!dwarf_diecu(die, &cudie, NULL, NULL))
+		return -1;
+	unit_offset = dwarf_dieoffset(&cudie);
+	/* Units are in the order of their offsets. */
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+
+		if (b->dwarf_units[mid].die_offset < unit_offset)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	if (low == b->n_dwarf_units || b->dwarf_units[low].die_offset != unit_offset)
+		return -1;
+	unit = &b->dwarf_units[low];
+	low = 0;
+	high = unit->n_scoped;
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+
+		if (unit->scoped[mid].die_offset < offset)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	if (low == unit->n_scoped || unit->scoped[low].die_offset != offset)
+		return -1;
+	scopes[0] = *die;
+	/* Parents come before their children: the chain ends. */
+	for (at = unit->scoped[low].parent; at != NO_PARENT && n <= MAX_NAMING_DEPTH;
+	     at = unit->scoped[at].parent) {
+		if (!dwarf_offdie(b->dwarf, unit->scoped[at].die_offset, &scopes[n++]))
+			return -1;
+	}
+	return n;
+}
+
+/*
  * The name of a function without a linkage name (a static or inline C++
  * function often has none): its DW_AT_name qualified by the namespaces and
  * classes its declaration sits in, "ns::klass::name". Plain name when it
  * sits in none. The result lives until the next lookup.
  */
-static const char *qualified_name(struct symbolizer *s, Dwarf_Die *die, const char *name)
+static const char *qualified_name(struct symbolizer *s, const struct binary *b, Dwarf_Die *die,
+				  const char *name)
 {
-	Dwarf_Die target = *die, *scopes = NULL;
+	Dwarf_Die target = *die, indexed[1 + MAX_NAMING_DEPTH], *scopes = NULL, *walked = NULL;
 	Dwarf_Attribute attr;
 	char buf[MAX_NAME_LEN], *copy;
 	size_t len = 0;
@@ -1378,7 +1468,13 @@ static const char *qualified_name(struct symbolizer *s, Dwarf_Die *die, const ch
 	}
 	if (s->n_scratch == MAX_SCRATCH)
 		return name;
-	n = dwarf_getscopes_die(&target, &scopes);
+	n = indexed_naming_scopes(b, &target, indexed);
+	scopes = indexed;
+	if (n < 0) {
+		/* Not in an index: walk its unit from the root to it. */
+		n = dwarf_getscopes_die(&target, &walked);
+		scopes = walked;
+	}
 	/* scopes[0] is target itself, the last is the unit. */
 	for (i = n - 1; i >= 1; i--) {
 		const char *scope_name;
@@ -1390,12 +1486,12 @@ static const char *qualified_name(struct symbolizer *s, Dwarf_Die *die, const ch
 		written = snprintf(buf + len, sizeof(buf) - len,
 				   "%s::", scope_name ? scope_name : "(anonymous namespace)");
 		if (written < 0 || (size_t)written >= sizeof(buf) - len) {
-			free(scopes);
+			free(walked);
 			return name;
 		}
 		len += (size_t)written;
 	}
-	free(scopes);
+	free(walked);
 	if (len == 0 ||
 	    snprintf(buf + len, sizeof(buf) - len, "%s", name) >= (int)(sizeof(buf) - len))
 		return name;
@@ -1411,7 +1507,7 @@ static const char *qualified_name(struct symbolizer *s, Dwarf_Die *die, const ch
  * abstract origins and declarations) or else its DWARF name; the display
  * name returned is that demangled, or qualified. NULL if it has no name.
  */
-static const char *die_function_name(struct symbolizer *s, Dwarf_Die *die,
+static const char *die_function_name(struct symbolizer *s, const struct binary *b, Dwarf_Die *die,
 				     const char **ret_system_name)
 {
 	Dwarf_Attribute attr;
@@ -1426,7 +1522,7 @@ static const char *die_function_name(struct symbolizer *s, Dwarf_Die *die,
 	if (dwarf_attr_integrate(die, DW_AT_name, &attr) && (name = dwarf_formstring(&attr)) &&
 	    *name) {
 		*ret_system_name = name;
-		return qualified_name(s, die, name);
+		return qualified_name(s, b, die, name);
 	}
 	return NULL;
 }
@@ -2159,7 +2255,186 @@ static void account_growth(struct symbolizer *s, struct binary *b)
 	enforce_bounds(s, b);
 }
 
-/* Charges b for the libdw state of unit the first time it is used. */
+static int function_range_compare(const void *a, const void *b)
+{
+	const struct function_range *x = a, *y = b;
+
+	if (x->low != y->low)
+		return x->low < y->low ? -1 : 1;
+	return x->die_offset < y->die_offset ? -1 : x->die_offset > y->die_offset;
+}
+
+/* A unit's function index on its way. */
+struct function_index {
+	struct function_range *ranges;
+	size_t n_ranges;
+	size_t capacity;
+	struct scoped_die *scoped;
+	size_t n_scoped;
+	size_t scoped_capacity;
+};
+
+/* Adds die, in the scope of entry parent, to the index's scoped DIEs. */
+static int add_scoped(struct function_index *index, Dwarf_Die *die, uint32_t parent)
+{
+	void *grown;
+	int err;
+
+	err = array__reserve(index->scoped, sizeof(*index->scoped), &index->scoped_capacity,
+			     index->n_scoped, 1, 64, MAX_UNIT_FUNCTION_RANGES, &grown);
+	if (err)
+		return err;
+	index->scoped = grown;
+	index->scoped[index->n_scoped++] = (struct scoped_die){
+		.die_offset = dwarf_dieoffset(die),
+		.parent = parent,
+	};
+	return 0;
+}
+
+/*
+ * Adds the code ranges of the functions defined among parent's children, and
+ * among those of the namespaces, classes, structures and unions there (C++
+ * may put definitions inside them). Function bodies are not entered. With
+ * scoped, also the functions and scopes found, in the scope of entry
+ * parent_entry, for naming: as dwarf_getscopes_die() does, not in unions.
+ */
+static int index_functions(Dwarf_Die *parent, struct function_index *index, unsigned int depth,
+			   bool scoped, uint32_t parent_entry)
+{
+	Dwarf_Die child;
+	void *grown;
+	int ret, err;
+
+	if (depth >= MAX_NAMING_DEPTH)
+		return -E2BIG;
+	for (ret = dwarf_child(parent, &child); ret == 0; ret = dwarf_siblingof(&child, &child)) {
+		Dwarf_Addr base, low, high;
+		ptrdiff_t offset = 0;
+
+		switch (dwarf_tag(&child)) {
+		case DW_TAG_subprogram:
+			if (scoped) {
+				err = add_scoped(index, &child, parent_entry);
+				if (err)
+					return err;
+			}
+			while ((offset = dwarf_ranges(&child, offset, &base, &low, &high)) > 0) {
+				if (high <= low)
+					continue;
+				err = array__reserve(index->ranges, sizeof(*index->ranges),
+						     &index->capacity, index->n_ranges, 1, 64,
+						     MAX_UNIT_FUNCTION_RANGES, &grown);
+				if (err)
+					return err;
+				index->ranges = grown;
+				index->ranges[index->n_ranges++] = (struct function_range){
+					.low = low,
+					.high = high,
+					.die_offset = dwarf_dieoffset(&child),
+				};
+			}
+			break;
+		case DW_TAG_namespace:
+		case DW_TAG_class_type:
+		case DW_TAG_structure_type:
+			if (scoped) {
+				err = add_scoped(index, &child, parent_entry);
+				if (err)
+					return err;
+			}
+			err = index_functions(&child, index, depth + 1, scoped,
+					      (uint32_t)(index->n_scoped - 1));
+			if (err)
+				return err;
+			break;
+		case DW_TAG_union_type:
+			err = index_functions(&child, index, depth + 1, false, NO_PARENT);
+			if (err)
+				return err;
+			break;
+		default:
+			break;
+		}
+	}
+	return ret < 0 ? -EINVAL : 0;
+}
+
+/*
+ * Builds unit's index of functions, so that a lookup need not walk the whole
+ * unit. A unit with no function found, or bad or too many, is left without
+ * one: its lookups walk the unit as libdw does.
+ */
+static void index_unit(struct dwarf_unit *unit, Dwarf_Die *cudie)
+{
+	struct function_index index = {};
+	void *shrunk;
+	size_t i;
+
+	if (index_functions(cudie, &index, 0, true, NO_PARENT) != 0 || index.n_ranges == 0) {
+		free(index.ranges);
+		free(index.scoped);
+		return;
+	}
+	qsort(index.ranges, index.n_ranges, sizeof(*index.ranges), function_range_compare);
+	shrunk = realloc(index.ranges, index.n_ranges * sizeof(*index.ranges));
+	unit->functions = shrunk ? shrunk : index.ranges;
+	unit->n_functions = index.n_ranges;
+	/* Found in the order of the unit, so of offsets, but for odd DWARF: then none. */
+	for (i = 1; i < index.n_scoped; i++) {
+		if (index.scoped[i].die_offset <= index.scoped[i - 1].die_offset)
+			break;
+	}
+	if (i < index.n_scoped || index.n_scoped == 0) {
+		free(index.scoped);
+		return;
+	}
+	shrunk = realloc(index.scoped, index.n_scoped * sizeof(*index.scoped));
+	unit->scoped = shrunk ? shrunk : index.scoped;
+	unit->n_scoped = index.n_scoped;
+}
+
+/*
+ * Whether the string sections of dwarf end in a NUL: libdw 0.188 reads the
+ * names in them with strlen(), past the end of one that does not, and so
+ * would the callers of dwarf_formstring().
+ */
+static bool dwarf_strings_terminated(Dwarf *dwarf)
+{
+	static const char *const names[] = { ".debug_str", ".zdebug_str", ".debug_line_str",
+					     ".zdebug_line_str" };
+	Elf *elf = dwarf_getelf(dwarf);
+	Elf_Scn *scn = NULL;
+	size_t shstrndx, i;
+
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+		Elf_Data *data;
+		GElf_Shdr shdr;
+
+		if (!gelf_getshdr(scn, &shdr) || !(name = elf_strptr(elf, shstrndx, shdr.sh_name)))
+			continue;
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			if (strcmp(name, names[i]) == 0)
+				break;
+		}
+		if (i == sizeof(names) / sizeof(names[0]))
+			continue;
+		/* What libdw reads: the section's data, decompressed when it loaded it. */
+		data = elf_getdata(scn, NULL);
+		if (data && data->d_buf && data->d_size > 0 &&
+		    ((const char *)data->d_buf)[data->d_size - 1] != '\0')
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Charges b for the libdw state of unit, and indexes it, the first time it is
+ * used; a unit of DWARF libdw cannot read safely is marked unusable instead.
+ */
 static void count_unit(struct symbolizer *s, struct binary *b, struct dwarf_unit *unit,
 		       Dwarf_Die *cudie)
 {
@@ -2170,14 +2445,113 @@ static void count_unit(struct symbolizer *s, struct binary *b, struct dwarf_unit
 	if (unit->counted)
 		return;
 	unit->counted = true;
+	if (!dwarf_strings_terminated(b->dwarf)) {
+		unit->unusable = true;
+		return;
+	}
 	if (dwarf_getsrclines(cudie, &lines, &n_lines) != 0)
 		n_lines = 0;
 	if (dwarf_getsrcfiles(cudie, &files, &n_files) != 0)
 		n_files = 0;
+	if (!s->dwarf_walk_only)
+		index_unit(unit, cudie);
 	b->dwarf_parsed_bytes += DWARF_BYTES_PER_UNIT + n_lines * DWARF_BYTES_PER_LINE +
-				 n_files * DWARF_BYTES_PER_FILE;
+				 n_files * DWARF_BYTES_PER_FILE +
+				 unit->n_functions * sizeof(*unit->functions) +
+				 unit->n_scoped * sizeof(*unit->scoped);
 	account(s, b);
 	enforce_bounds(s, b);
+}
+
+/* Scopes libdw's walk of a unit enters in search of an address (its may_have_scopes()). */
+static bool may_hold_scopes(int tag)
+{
+	switch (tag) {
+	case DW_TAG_compile_unit:
+	case DW_TAG_module:
+	case DW_TAG_lexical_block:
+	case DW_TAG_with_stmt:
+	case DW_TAG_catch_block:
+	case DW_TAG_try_block:
+	case DW_TAG_entry_point:
+	case DW_TAG_inlined_subroutine:
+	case DW_TAG_subprogram:
+	case DW_TAG_namespace:
+	case DW_TAG_class_type:
+	case DW_TAG_structure_type:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * From the scope in scopes[0] down to the innermost holding vaddr: at each
+ * level the first child whose code holds it, as libdw's walk picks them
+ * (it prunes DIEs without the address and takes the first left, deepest).
+ * Writes the chain into scopes innermost first, scopes[0] last; returns its
+ * length, at most MAX_SCOPES.
+ */
+static int descend_scopes(Dwarf_Die *scopes, uint64_t vaddr)
+{
+	int n, i;
+
+	/* Outermost first for now. */
+	for (n = 1; n < MAX_SCOPES && may_hold_scopes(dwarf_tag(&scopes[n - 1])); n++) {
+		Dwarf_Die child;
+		int ret;
+
+		for (ret = dwarf_child(&scopes[n - 1], &child); ret == 0;
+		     ret = dwarf_siblingof(&child, &child)) {
+			if (dwarf_haspc(&child, vaddr) > 0)
+				break;
+		}
+		if (ret != 0)
+			break;
+		scopes[n] = child;
+	}
+	for (i = 0; i < n / 2; i++) {
+		Dwarf_Die outer = scopes[i];
+
+		scopes[i] = scopes[n - 1 - i];
+		scopes[n - 1 - i] = outer;
+	}
+	return n;
+}
+
+/*
+ * The scopes at vaddr, through unit's index: the function whose code holds
+ * it, then at each level down the first child whose code holds it, as
+ * libdw's walk of the whole unit picks them. Writes them into scopes
+ * innermost first, the function last, and returns their number: what
+ * dwarf_getscopes_die() gives for the innermost, up to the function. 0 when
+ * the index has no function there.
+ */
+static int indexed_scopes(const struct binary *b, const struct dwarf_unit *unit, uint64_t vaddr,
+			  Dwarf_Die *scopes)
+{
+	const struct function_range *function = NULL;
+	size_t low = 0, high = unit->n_functions, i;
+
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+
+		if (unit->functions[mid].low <= vaddr)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	/* Of overlapping functions (odd, but seen), the walk meets the first in the unit. */
+	for (i = low; i-- > 0 && low - i <= MAX_ENCLOSING_LOOKBACK;) {
+		const struct function_range *range = &unit->functions[i];
+
+		if (vaddr >= range->low && vaddr < range->high &&
+		    (!function || range->die_offset < function->die_offset))
+			function = range;
+	}
+	if (!function || !dwarf_offdie(b->dwarf, function->die_offset, &scopes[0]))
+		return 0;
+	return descend_scopes(scopes, vaddr);
 }
 
 /* Appends a frame, keeping the last slot for the outermost function. */
@@ -2193,7 +2567,7 @@ static void dwarf_frames(struct symbolizer *s, struct binary *b, uint64_t vaddr,
 			 uint32_t *ret_line, Dwarf_Die *ret_subprogram, bool *ret_has_subprogram)
 {
 	struct dwarf_unit *unit = find_unit(b, vaddr);
-	Dwarf_Die cudie, *scopes = NULL;
+	Dwarf_Die cudie, indexed[MAX_SCOPES], *scopes, *walked = NULL;
 	Dwarf_Files *files = NULL;
 	const char *file = NULL;
 	size_t n_files = 0;
@@ -2205,6 +2579,8 @@ static void dwarf_frames(struct symbolizer *s, struct binary *b, uint64_t vaddr,
 	if (!unit || !dwarf_offdie(b->dwarf, unit->die_offset, &cudie))
 		return;
 	count_unit(s, b, unit, &cudie);
+	if (unit->unusable)
+		return;
 	row = dwarf_getsrc_die(&cudie, vaddr);
 	if (row) {
 		file = dwarf_linesrc(row, NULL, NULL);
@@ -2214,18 +2590,36 @@ static void dwarf_frames(struct symbolizer *s, struct binary *b, uint64_t vaddr,
 	if (dwarf_getsrcfiles(&cudie, &files, &n_files) != 0)
 		files = NULL;
 
-	/*
-	 * dwarf_getscopes() goes from an inlined instance into its abstract
-	 * definition; the chain of concrete instances, each inlined into the
-	 * next, is what dwarf_getscopes_die() gives for the innermost scope.
-	 */
-	n_scopes = dwarf_getscopes(&cudie, vaddr, &scopes);
-	if (n_scopes > 0) {
-		Dwarf_Die innermost = scopes[0];
+	n_scopes = unit->functions ? indexed_scopes(b, unit, vaddr, indexed) : 0;
+	if (n_scopes == 0 && !s->dwarf_walk_only) {
+		/*
+		 * No index, or no function of it here: the same descent from
+		 * the unit's root. (libdw's walk below leaks its result when an
+		 * inlined instance has a bad abstract origin.)
+		 */
+		indexed[0] = cudie;
+		n_scopes = descend_scopes(indexed, vaddr);
+		if (n_scopes == 1)
+			n_scopes = 0;
+	}
+	scopes = indexed;
+	if (n_scopes == 0) {
+		/*
+		 * Nothing in the unit itself holds vaddr: walk it as libdw
+		 * does, into the units it imports too (dwz). dwarf_getscopes()
+		 * goes from an inlined instance into its abstract definition;
+		 * the chain of concrete instances, each inlined into the next,
+		 * is what dwarf_getscopes_die() gives for the innermost scope.
+		 */
+		n_scopes = dwarf_getscopes(&cudie, vaddr, &walked);
+		if (n_scopes > 0) {
+			Dwarf_Die innermost = walked[0];
 
-		free(scopes);
-		scopes = NULL;
-		n_scopes = dwarf_getscopes_die(&innermost, &scopes);
+			free(walked);
+			walked = NULL;
+			n_scopes = dwarf_getscopes_die(&innermost, &walked);
+		}
+		scopes = walked;
 	}
 	for (i = 0; i < n_scopes && i < MAX_SCOPES; i++) {
 		Dwarf_Die *scope = &scopes[i];
@@ -2235,7 +2629,7 @@ static void dwarf_frames(struct symbolizer *s, struct binary *b, uint64_t vaddr,
 
 		switch (dwarf_tag(scope)) {
 		case DW_TAG_inlined_subroutine:
-			name = die_function_name(s, scope, &system_name);
+			name = die_function_name(s, b, scope, &system_name);
 			if (name) {
 				push_frame(frames, ret_n,
 					   &(struct symbol_frame){
@@ -2265,7 +2659,7 @@ static void dwarf_frames(struct symbolizer *s, struct binary *b, uint64_t vaddr,
 			break;
 		}
 	}
-	free(scopes);
+	free(walked);
 	*ret_file = file;
 	*ret_line = line;
 }
@@ -2322,7 +2716,7 @@ int symbolizer__lookup_frames(struct symbolizer *s, const struct symbolizer_file
 		outer_system_name = b->names + sym->name;
 		outer_name = demangle(s, outer_system_name);
 	} else if (has_subprogram) {
-		outer_name = die_function_name(s, &subprogram, &outer_system_name);
+		outer_name = die_function_name(s, b, &subprogram, &outer_system_name);
 	}
 	if (!outer_name) {
 		frame_cache__add(&b->frame_cache, vaddr, frames, 0);
@@ -2755,6 +3149,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_options *opts)
 		return NULL;
 	s->max_binaries = max_binaries;
 	s->max_memory = opts && opts->max_memory ? opts->max_memory : DEFAULT_MAX_MEMORY;
+	s->dwarf_walk_only = opts && opts->dwarf_walk_only;
 	s->n_buckets = 16;
 	while (s->n_buckets < max_binaries && s->n_buckets < MAX_BUCKETS)
 		s->n_buckets *= 2;

@@ -46,6 +46,12 @@ struct symbolizer_options {
 	bool background; /* load on a worker thread; lookups may return -EAGAIN */
 	bool debuginfod; /* background only: fetch missing debug files from debuginfod */
 	unsigned int debuginfod_backoff_s; /* 0: 60; no new fetch of a build ID that failed */
+	/*
+	 * For tests and benchmarks only: find inlined frames by walking the
+	 * compile unit's DIEs for every address, without the per-unit index of
+	 * functions. The answers are the same, only slower.
+	 */
+	bool dwarf_walk_only;
 };
 
 struct symbol {

@@ -9,9 +9,19 @@ static int __attribute__((noinline)) local_function(int x)
 	return x * 3 + 1;
 }
 
+#ifdef WITH_INLINE
+/* Inlined, for DWARF with inlined frames (DW_TAG_inlined_subroutine) to look through. */
+static inline __attribute__((always_inline)) int inlined_function(int x)
+{
+	return local_function(x) - 5;
+}
+#else
+#define inlined_function local_function
+#endif
+
 int __attribute__((noinline)) global_function(int x)
 {
-	return local_function(x) + local_function(x + 1);
+	return inlined_function(x) + local_function(x + 1);
 }
 
 __attribute__((weak, noinline)) int weak_function(int x)

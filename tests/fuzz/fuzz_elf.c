@@ -5,7 +5,8 @@
  * for the whole run, and a fresh symbolizer loads it: a cached one would
  * re-stat the file at most once a second and could answer for the input
  * before. Then the build ID is asked for, and the function at every few
- * bytes of the file taken as a file offset, and at a few extreme offsets.
+ * bytes of the file taken as a file offset (and its frames, from DWARF, at
+ * every 16th), and at a few extreme offsets.
  * An input with a build ID is then loaded once more with a copy of itself
  * as its separate debug file (DEBUG_ROOT/.build-id/xx/yyyy.debug).
  */
@@ -22,6 +23,7 @@
 
 static char *binary_path;
 static char *debug_root; /* an empty directory: no debug file from elsewhere */
+static volatile size_t string_bytes; /* strings read, so that ASan sees them read */
 
 static void remove_scratch(void)
 {
@@ -46,12 +48,34 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Asks for the frames at offset (DWARF's inlined functions, files, lines): readable strings. */
+static void lookup_frames(struct symbolizer *s, uint64_t offset)
+{
+	const struct symbolizer_file file = { .path = binary_path };
+	struct symbol_frame frames[SYMBOLIZER_MAX_FRAMES];
+	size_t n = 0, i;
+	int err = symbolizer__lookup_frames(s, &file, offset, frames, SYMBOLIZER_MAX_FRAMES, &n);
+
+	FUZZ_CHECK(err <= 0);
+	if (err)
+		return;
+	FUZZ_CHECK(n >= 1 && n <= SYMBOLIZER_MAX_FRAMES);
+	for (i = 0; i < n; i++) {
+		FUZZ_CHECK(strlen(frames[i].function) > 0 && strlen(frames[i].system_name) > 0);
+		if (frames[i].file)
+			string_bytes += strlen(frames[i].file);
+	}
+}
+
 /* Asks for the function at offset; with twice, asks again and expects the same answer. */
 static void lookup(struct symbolizer *s, uint64_t offset, bool twice)
 {
 	struct symbol sym, again;
 	int err = symbolizer__lookup_user(s, binary_path, offset, &sym);
 	size_t len;
+
+	if (offset % 16 == 0)
+		lookup_frames(s, offset);
 
 	FUZZ_CHECK(err <= 0);
 	if (err)

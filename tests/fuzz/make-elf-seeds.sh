@@ -3,9 +3,10 @@
 # Rebuilds the ELF seeds in corpus/elf/ from elf_seed.c: small binaries of
 # the shapes the symbolizer meets (static and PIE executables, a shared
 # object, stripped with a .dynsym only, with a debug link, 32-bit,
-# big-endian, Thumb, compressed sections). Needs clang, lld-14 (for the
-# foreign targets) and binutils. The committed seeds are the
-# output of this script; run it by hand when the shapes need to change.
+# big-endian, Thumb, compressed sections, full DWARF with an inlined
+# function). Needs clang, lld-14 (for the foreign targets) and binutils.
+# The committed seeds are the output of this script; run it by hand when
+# the shapes need to change.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=$here/corpus/elf
@@ -23,6 +24,7 @@ clang $small -DWITH_LIBC -s -rdynamic "$src" -o "$out/pie_dynsym_only"
 clang $small $bare --target=powerpc64-linux-gnu -fuse-ld=lld "$src" -o "$out/big_endian_ppc64"
 clang $small $bare --target=armv7a-linux-gnueabihf -mthumb -fuse-ld=lld "$src" -o "$out/arm_thumb"
 clang $small $bare -g1 -gz=zlib "$src" -o "$out/compressed_debug"
+clang $small $bare -g -DWITH_INLINE "$src" -o "$out/dwarf_inlined"
 
 # A stripped binary with a .gnu_debuglink naming its debug file.
 clang $small $bare -g1 "$src" -o "$tmp/linked"

@@ -1671,6 +1671,233 @@ out_close:
 	dlclose(handle);
 }
 
+/* The file offset and size of path's section section_name, from readelf. */
+static bool section_range(const char *path, const char *section_name, uint64_t *ret_offset,
+			  uint64_t *ret_size)
+{
+	char *out = capture("readelf -SW '%s' 2>/dev/null", path), *line, *save = NULL;
+	bool found = false;
+
+	if (!out)
+		return false;
+	for (line = strtok_r(out, "\n", &save); line && !found;
+	     line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long address, offset, size;
+		char name[64], type[64];
+		char *p = strchr(line, ']');
+
+		if (p &&
+		    sscanf(p + 1, " %63s %63s %llx %llx %llx", name, type, &address, &offset,
+			   &size) == 5 &&
+		    strcmp(name, section_name) == 0 && size > 0) {
+			*ret_offset = offset;
+			*ret_size = size;
+			found = true;
+		}
+	}
+	free(out);
+	return found;
+}
+
+static bool same_string(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/*
+ * Looks up each of offsets in path with the units' function indexes and
+ * with the walk of whole units (dwarf_walk_only), and counts the addresses
+ * where the two disagree on anything: error, number of frames, or a frame's
+ * names, file or line. The first few are printed. *ret_inlined: addresses
+ * with inlined frames.
+ */
+static size_t compare_with_walk(const char *path, const uint64_t *offsets, size_t n_offsets,
+				size_t *ret_inlined)
+{
+	struct symbolizer_options opts = { .dwarf_walk_only = true };
+	struct symbol_frame indexed[SYMBOLIZER_MAX_FRAMES], walked[SYMBOLIZER_MAX_FRAMES];
+	struct symbolizer_file file = { .path = path };
+	struct symbolizer *s_index = symbolizer__new(NULL), *s_walk = symbolizer__new(&opts);
+	size_t i, j, differ = 0, inlined = 0;
+
+	if (!ASSERT_NOT_NULL(s_index) || !ASSERT_NOT_NULL(s_walk)) {
+		differ = n_offsets;
+		goto out;
+	}
+	for (i = 0; i < n_offsets; i++) {
+		size_t n_indexed = 0, n_walked = 0;
+		int err_indexed, err_walked;
+		bool same;
+
+		/* Names stay valid until the next call on the same symbolizer. */
+		err_indexed = symbolizer__lookup_frames(s_index, &file, offsets[i], indexed,
+							SYMBOLIZER_MAX_FRAMES, &n_indexed);
+		err_walked = symbolizer__lookup_frames(s_walk, &file, offsets[i], walked,
+						       SYMBOLIZER_MAX_FRAMES, &n_walked);
+		same = err_indexed == err_walked && n_indexed == n_walked;
+		for (j = 0; same && err_indexed == 0 && j < n_indexed; j++) {
+			same = same_string(indexed[j].function, walked[j].function) &&
+			       same_string(indexed[j].system_name, walked[j].system_name) &&
+			       same_string(indexed[j].file, walked[j].file) &&
+			       indexed[j].line == walked[j].line;
+		}
+		if (err_indexed == 0 && n_indexed > 1)
+			inlined++;
+		if (same)
+			continue;
+		if (differ++ < 5) {
+			printf("#   offset 0x%" PRIx64 ": indexed %d, %zu frames (%s %s:%u); "
+			       "walk %d, %zu frames (%s %s:%u)\n",
+			       offsets[i], err_indexed, n_indexed,
+			       n_indexed ? indexed[0].function : "-",
+			       n_indexed && indexed[0].file ? indexed[0].file : "-",
+			       n_indexed ? indexed[0].line : 0, err_walked, n_walked,
+			       n_walked ? walked[0].function : "-",
+			       n_walked && walked[0].file ? walked[0].file : "-",
+			       n_walked ? walked[0].line : 0);
+		}
+	}
+	/* The indexes are accounted, on top of what the walk holds. */
+	ASSERT_TRUE(symbolizer__memory(s_index) > symbolizer__memory(s_walk));
+	printf("#   %s: %zu addresses, %zu with inlined frames, %zu differ; memory %zu "
+	       "indexed, %zu walked\n",
+	       base_name(path), n_offsets, inlined, differ, symbolizer__memory(s_index),
+	       symbolizer__memory(s_walk));
+out:
+	symbolizer__free(s_index);
+	symbolizer__free(s_walk);
+	*ret_inlined = inlined;
+	return differ;
+}
+
+/* Every address of the C++ workload's text: the index finds what the walk of the unit finds. */
+static void test_dwarf_index_every_address(void)
+{
+	char exe[PATH_MAX], path[PATH_MAX], *slash;
+	uint64_t text_offset, text_size, *offsets, i;
+	size_t inlined;
+	ssize_t len;
+
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (!ASSERT_TRUE(len > 0))
+		return;
+	exe[len] = '\0';
+	/* BUILD/tests/test_symbolizer -> BUILD/workloads/templates */
+	slash = strrchr(exe, '/');
+	if (!ASSERT_NOT_NULL(slash))
+		return;
+	*slash = '\0';
+	path_format(path, "%s/../workloads/templates", exe);
+	if (access(path, R_OK) != 0)
+		TEST_SKIP("no %.200s (make tests builds it)", path);
+	if (!ASSERT_TRUE(section_range(path, ".text", &text_offset, &text_size)) ||
+	    !ASSERT_TRUE(text_size < (16u << 20)))
+		return;
+	offsets = calloc(text_size, sizeof(*offsets));
+	if (!ASSERT_NOT_NULL(offsets))
+		return;
+	for (i = 0; i < text_size; i++)
+		offsets[i] = text_offset + i;
+	ASSERT_EQ(compare_with_walk(path, offsets, text_size, &inlined), 0);
+	ASSERT_TRUE(inlined > 0);
+	free(offsets);
+}
+
+/* libc with libc6-dbg's DWARF: a sample of its text, the same with the index as without. */
+static void test_dwarf_index_libc(void)
+{
+	enum { n_samples = 4000 };
+	char debug_file[PATH_MAX];
+	uint64_t text_offset, text_size, state = 1, *offsets = NULL;
+	const char *libc_path, *build_id;
+	struct symbolizer *s = NULL;
+	void *handle, *qsort_address;
+	size_t inlined, i;
+	Dl_info info;
+
+	handle = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	if (!handle)
+		TEST_SKIP("libc.so.6 is not loaded: %s", dlerror());
+	qsort_address = dlsym(handle, "qsort");
+	if (!ASSERT_NOT_NULL(qsort_address) || !ASSERT_TRUE(dladdr(qsort_address, &info)))
+		goto out;
+	libc_path = info.dli_fname;
+	s = symbolizer__new(NULL);
+	if (!ASSERT_NOT_NULL(s) || !ASSERT_OK(symbolizer__build_id(s, libc_path, &build_id)))
+		goto out;
+	path_format(debug_file, "/usr/lib/debug/.build-id/%.2s/%s.debug", build_id, build_id + 2);
+	if (access(debug_file, R_OK) != 0) {
+		symbolizer__free(s);
+		dlclose(handle);
+		TEST_SKIP("no %.120s for %.60s (install libc6-dbg)", debug_file, libc_path);
+	}
+	offsets = calloc(n_samples, sizeof(*offsets));
+	if (!ASSERT_NOT_NULL(offsets) ||
+	    !ASSERT_TRUE(section_range(libc_path, ".text", &text_offset, &text_size)))
+		goto out;
+	for (i = 0; i < n_samples; i++) {
+		/* xorshift64: the same sample every run. */
+		state ^= state << 13;
+		state ^= state >> 7;
+		state ^= state << 17;
+		offsets[i] = text_offset + state % text_size;
+	}
+	ASSERT_EQ(compare_with_walk(libc_path, offsets, n_samples, &inlined), 0);
+	ASSERT_TRUE(inlined > 0);
+out:
+	free(offsets);
+	symbolizer__free(s);
+	dlclose(handle);
+}
+
+/*
+ * A string section without its final NUL: libdw would read names in it past
+ * its end. The DWARF is left alone; the ELF symbols still name the function.
+ */
+static void test_dwarf_unterminated_strings(void)
+{
+	struct symbolizer_file file = { .path = NULL };
+	struct symbol_frame frames[SYMBOLIZER_MAX_FRAMES];
+	uint64_t offset, size, str_offset, str_size;
+	char path[PATH_MAX];
+	struct symbolizer *s;
+	size_t n;
+	int fd;
+
+	NEED_FIXTURE();
+	path_join(path, fx.dir, "unterminated");
+	if (!ASSERT_TRUE(section_range(fx.prog, ".debug_line_str", &str_offset, &str_size)) ||
+	    !ASSERT_TRUE(expected_offset(fx.prog, fx.prog, false, "cprof_beta", &offset, &size)) ||
+	    !ASSERT_OK(run("cp '%s' '%s'", fx.prog, path)))
+		return;
+	/* As the file is, its frames come with a file and line. */
+	file.path = fx.prog;
+	s = new_symbolizer(fx.empty_root, 0);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	if (ASSERT_OK(symbolizer__lookup_frames(s, &file, offset + 2, frames, SYMBOLIZER_MAX_FRAMES,
+						&n)))
+		ASSERT_TRUE(frames[n - 1].file != NULL);
+	symbolizer__free(s);
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (!ASSERT_TRUE(fd >= 0))
+		return;
+	ASSERT_EQ(pwrite(fd, "x", 1, (off_t)(str_offset + str_size - 1)), 1);
+	close(fd);
+	file.path = path;
+	s = new_symbolizer(fx.empty_root, 0);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	if (ASSERT_OK(symbolizer__lookup_frames(s, &file, offset + 2, frames, SYMBOLIZER_MAX_FRAMES,
+						&n))) {
+		ASSERT_EQ(n, 1);
+		ASSERT_STREQ(frames[0].function, "cprof_beta");
+		ASSERT_TRUE(frames[0].file == NULL);
+	}
+	symbolizer__free(s);
+}
+
 /* The vdso is no file: it is read from the process's memory. */
 static void test_vdso(void)
 {
@@ -1937,6 +2164,9 @@ int main(void)
 	RUN_TEST(test_rust_demangled);
 	RUN_TEST(test_file_identity);
 	RUN_TEST(test_dwarf_memory);
+	RUN_TEST(test_dwarf_index_every_address);
+	RUN_TEST(test_dwarf_index_libc);
+	RUN_TEST(test_dwarf_unterminated_strings);
 	RUN_TEST(test_vdso);
 	RUN_TEST(test_api_misuse);
 	RUN_TEST(test_background_mode);
