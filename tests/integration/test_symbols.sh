@@ -7,9 +7,9 @@
 # frames must sit in the kernel mapping, and cprofd's top functions must be
 # perf's. Programs from Debian that spend their time in libc (sed's regex
 # engine, sort -g's strtold) must have the top functions perf report shows
-# for the same run. Then JIT code: a Java program's hot methods, named from
-# the JVM's perf map, must be perf's; node --perf-basic-prof runs a hot
-# JavaScript function, whose name must come from the JIT's perf map.
+# for the same run. Then JIT code, named from the JIT's perf map: a Java
+# program's eight hot methods and a node --perf-basic-prof program's eight
+# hot JavaScript functions; again 6 of perf's top 8 at least.
 set -u
 BUILD=${1:-build}
 . "$(dirname "$0")/lib/common.sh"
@@ -211,45 +211,72 @@ check "a binary in another mount namespace is symbolized" \
 # only entries of 2% or more are compared: those three, which both must have.
 run_java_case() {
 	mkdir "$TMP/java"
+	# Eight hot methods: work8 does eight parts of the work, work1 one; kept
+	# apart (dontinline) so that each is its own frame, for perf as for cprofd.
 	cat >"$TMP/java/CprofHot.java" <<'JAVA'
 public class CprofHot {
-	static long mixBits(long x, int rounds) {
-		for (int i = 0; i < rounds; i++) {
-			x ^= x << 13;
-			x ^= x >>> 7;
-			x ^= x << 17;
-		}
+	static long work8(int n) {
+		long x = 8;
+		for (int i = 0; i < 8 * n; i++)
+			x = (x * 31 + i) % 1000003;
 		return x;
 	}
 
-	static int countPrimes(int limit) {
-		boolean[] composite = new boolean[limit + 1];
-		int count = 0;
-		for (int i = 2; i <= limit; i++) {
-			if (composite[i])
-				continue;
-			count++;
-			for (long j = (long)i * i; j <= limit; j += i)
-				composite[(int)j] = true;
-		}
-		return count;
+	static long work7(int n) {
+		long x = 7;
+		for (int i = 0; i < 7 * n; i++)
+			x = (x * 37 + i) % 1000033;
+		return x;
 	}
 
-	static double sumSeries(int terms) {
-		double s = 0;
-		for (int k = 1; k <= terms; k++)
-			s += (k % 2 == 0 ? -1.0 : 1.0) / (2.0 * k - 1.0);
-		return s;
+	static long work6(int n) {
+		long x = 6;
+		for (int i = 0; i < 6 * n; i++)
+			x = (x * 41 + i) % 1000037;
+		return x;
+	}
+
+	static long work5(int n) {
+		long x = 5;
+		for (int i = 0; i < 5 * n; i++)
+			x = (x * 43 + i) % 1000039;
+		return x;
+	}
+
+	static long work4(int n) {
+		long x = 4;
+		for (int i = 0; i < 4 * n; i++)
+			x = (x * 47 + i) % 1000081;
+		return x;
+	}
+
+	static long work3(int n) {
+		long x = 3;
+		for (int i = 0; i < 3 * n; i++)
+			x = (x * 53 + i) % 1000099;
+		return x;
+	}
+
+	static long work2(int n) {
+		long x = 2;
+		for (int i = 0; i < 2 * n; i++)
+			x = (x * 59 + i) % 1000117;
+		return x;
+	}
+
+	static long work1(int n) {
+		long x = 1;
+		for (int i = 0; i < 1 * n; i++)
+			x = (x * 61 + i) % 1000121;
+		return x;
 	}
 
 	public static void main(String[] args) {
 		long end = System.nanoTime() + Long.parseLong(args[0]) * 1000000000L;
 		long sum = 0;
-		while (System.nanoTime() < end) {
-			sum += mixBits(sum, 3000000);
-			sum += countPrimes(300000);
-			sum += (long)(1e6 * sumSeries(1500000));
-		}
+		while (System.nanoTime() < end)
+			sum += work8(100000) + work7(100000) + work6(100000) + work5(100000) +
+			       work4(100000) + work3(100000) + work2(100000) + work1(100000);
 		System.out.println(sum);
 	}
 }
@@ -274,10 +301,8 @@ JAVA
 	"$CPROFCTL" stop "$java_pid" -o "$TMP/java.pb.gz" >"$TMP/java.stop.txt"
 	diag "$(cat "$TMP/java.stop.txt")"
 	check "the JVM wrote a perf map" test -s "/tmp/perf-$java_pid.map"
-	check_top_with_perf java --min-share 2 --min-meaningful 3 \
-		--expect 'long CprofHot.mixBits(long, int)' \
-		--expect 'int CprofHot.countPrimes(int)' \
-		--expect 'double CprofHot.sumSeries(int)'
+	check_top_with_perf java --expect 'long CprofHot.work8(int)' \
+		--expect 'long CprofHot.work1(int)'
 	rm -f "/tmp/perf-$java_pid.map"
 }
 if command -v java >/dev/null && command -v javac >/dev/null; then
@@ -292,36 +317,43 @@ if ! command -v node >/dev/null; then
 	finish
 	exit
 fi
+# Eight hot functions, as for Java; TurboFan's inlining off, so that each is
+# its own frame for perf as for cprofd.
 cat >"$TMP/hot.js" <<'JS'
-function cprofHotLoop(n) {
-	let x = 0;
-	for (let i = 0; i < n; i++)
-		x = (x * 31 + i) % 1000003;
-	return x;
-}
-const end = Date.now() + 20000;
+// Eight hot functions: cprofWork8 does eight parts of the work, cprofWork1 one.
+function cprofWork8(n) { let x = 8; for (let i = 0; i < 8 * n; i++) x = (x * 31 + i) % 1000003; return x; }
+function cprofWork7(n) { let x = 7; for (let i = 0; i < 7 * n; i++) x = (x * 37 + i) % 1000033; return x; }
+function cprofWork6(n) { let x = 6; for (let i = 0; i < 6 * n; i++) x = (x * 41 + i) % 1000037; return x; }
+function cprofWork5(n) { let x = 5; for (let i = 0; i < 5 * n; i++) x = (x * 43 + i) % 1000039; return x; }
+function cprofWork4(n) { let x = 4; for (let i = 0; i < 4 * n; i++) x = (x * 47 + i) % 1000081; return x; }
+function cprofWork3(n) { let x = 3; for (let i = 0; i < 3 * n; i++) x = (x * 53 + i) % 1000099; return x; }
+function cprofWork2(n) { let x = 2; for (let i = 0; i < 2 * n; i++) x = (x * 59 + i) % 1000117; return x; }
+function cprofWork1(n) { let x = 1; for (let i = 0; i < n; i++) x = (x * 61 + i) % 1000121; return x; }
+const end = Date.now() + Number(process.argv[2] || 20) * 1000;
 let sum = 0;
 while (Date.now() < end)
-	sum += cprofHotLoop(1e6);
+	sum += cprofWork8(1e5) + cprofWork7(1e5) + cprofWork6(1e5) + cprofWork5(1e5) +
+		cprofWork4(1e5) + cprofWork3(1e5) + cprofWork2(1e5) + cprofWork1(1e5);
 console.log(sum);
 JS
 # In $TMP: node --perf-basic-prof also writes an isolate-*.log where it runs.
-(cd "$TMP" && exec node --perf-basic-prof hot.js >node.out 2>&1) &
+(cd "$TMP" && exec node --perf-basic-prof --no-turbo-inlining hot.js 12 >node.out 2>&1) &
 node_pid=$!
 pids_to_kill+=("$node_pid")
-sleep 1
-"$CPROFCTL" profile "$node_pid" --hz 99 --seconds 3 -o "$TMP/node.pb.gz" >"$TMP/node.txt"
-kill "$node_pid" 2>/dev/null
-wait "$node_pid" 2>/dev/null
-diag "$(cat "$TMP/node.txt")"
+sleep 1.5
+profile_with_perf node "$node_pid" 6
+diag "$(cat "$TMP/node.stop.txt")"
 check "node wrote a perf map" test -s "/tmp/perf-$node_pid.map"
 pprof_top "$TMP/node.pb.gz" >"$TMP/node-top.txt"
-sed 's/^/#   /' "$TMP/node-top.txt" | sed -n '1,10p'
 check "the hot JavaScript function is named from the perf map" \
-	grep -q 'cprofHotLoop' "$TMP/node-top.txt"
+	grep -q 'JS:\*cprofWork8 ' "$TMP/node-top.txt"
+check_top_with_perf node --expect "JS:*cprofWork8 $TMP/hot.js:2:20" \
+	--expect "JS:*cprofWork1 $TMP/hot.js:9:20"
 PPROF_TMPDIR=$TMP go tool pprof -traces -symbolize=none "$TMP/node.pb.gz" >"$TMP/node-traces.txt" 2>&1
 check "callers of the JIT code are node's C++ functions, demangled" \
 	grep -Eq '^ +(node::Start|v8::Function::Call)$' "$TMP/node-traces.txt"
+kill "$node_pid" 2>/dev/null
+wait "$node_pid" 2>/dev/null
 rm -f "/tmp/perf-$node_pid.map"
 
 stop_daemon
