@@ -35,7 +35,9 @@ struct profile_prepare {
  * budget_ns it returns -EINPROGRESS, to be called again with the same *p.
  * Returns 0 when the walk is done and every binary was ready (loaded, or
  * known unusable), -EAGAIN when it is done but some were loading (*p is
- * reset for a new walk once they are), or another negative errno.
+ * reset for a new walk once they are), or another negative errno. The
+ * binaries it finds are held (symbolizer__freeze()) until profile__build()
+ * ends, so that a walk keeps what the last one loaded.
  */
 int profile__prepare(const struct session *s, const struct stack_table *stacks,
 		     struct process_table *processes, struct symbolizer *symbols,
