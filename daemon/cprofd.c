@@ -291,6 +291,15 @@ int cprofd__session_owner(const struct cprofd *d, pid_t pid, uid_t *ret_owner)
 	return 0;
 }
 
+/* The root directory process pid sees, as an O_PATH fd; -1 when out of reach. */
+static int open_root(pid_t pid)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
 int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, bool children,
 			  uid_t owner)
 {
@@ -331,6 +340,7 @@ int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, bool chi
 	s->pidfd = syscall(SYS_pidfd_open, pid, 0);
 	if (s->pidfd >= 0)
 		fcntl(s->pidfd, F_SETFD, FD_CLOEXEC);
+	s->root_fd = open_root(pid);
 	err = bpf_sampler__reset_counters(d->sampler, slot);
 	if (err)
 		goto err_free;

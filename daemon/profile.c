@@ -40,6 +40,7 @@ struct mapping_slot {
 };
 
 struct profile_ctx {
+	const struct session *session;
 	struct pprof_builder *pprof;
 	struct process_table *processes;
 	struct symbolizer *symbols;
@@ -216,7 +217,14 @@ static const struct perf_map_slot *perf_map_of(struct profile_ctx *ctx, uint32_t
 	 * already gone.
 	 */
 	snprintf(path, sizeof(path), "/proc/%u/root/tmp/perf-%u.map", tgid, tgid);
-	if (perf_map__read(path, owner, &slot->map)) {
+	if (perf_map__read(path, owner, &slot->map) && tgid == (uint32_t)ctx->session->pid &&
+	    ctx->session->root_fd >= 0) {
+		/* The target exited: its root, kept open by the session, still leads there. */
+		snprintf(path, sizeof(path), "/proc/self/fd/%d/tmp/perf-%u.map",
+			 ctx->session->root_fd, tgid);
+		perf_map__read(path, owner, &slot->map);
+	}
+	if (!slot->map) {
 		snprintf(path, sizeof(path), "/tmp/perf-%u.map", tgid);
 		if (perf_map__read(path, owner, &slot->map))
 			slot->map = NULL;
@@ -436,7 +444,7 @@ int profile__build(const struct session *s, const struct stack_table *stacks,
 		.time_ns = s->start_wall_ns,
 		.duration_ns = session__duration_ns(s),
 	};
-	struct profile_ctx ctx = { .processes = processes, .symbols = symbols };
+	struct profile_ctx ctx = { .session = s, .processes = processes, .symbols = symbols };
 	const struct session_count *c;
 	const struct proc_map *main_map;
 	size_t cursor = 0;

@@ -41,6 +41,7 @@ struct session *session__new(pid_t pid, uint32_t slot, unsigned int hz)
 	s->counts_capacity = MIN_COUNTS;
 	s->pid = pid;
 	s->pidfd = -1;
+	s->root_fd = -1;
 	s->slot = slot;
 	s->hz = hz;
 	s->start_wall_ns = clock_ns(CLOCK_REALTIME);
@@ -221,6 +222,8 @@ void session__free(struct session *s, struct stack_table *stacks, struct process
 	free(s->processes);
 	if (s->pidfd >= 0)
 		close(s->pidfd);
+	if (s->root_fd >= 0)
+		close(s->root_fd);
 	free(s->counts);
 	free(s);
 }

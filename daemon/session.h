@@ -40,6 +40,12 @@ struct session {
 	uint64_t stop_mono_ns; /* 0 while running */
 	bool target_exited; /* the process was gone when last checked */
 	int pidfd; /* the target's pidfd, readable once it exits; -1: none, poll /proc */
+	/*
+	 * The target's root directory (O_PATH), kept so that files it leaves in
+	 * its own /tmp (a JIT's perf map) can still be read once it has exited:
+	 * the daemon's /tmp may be another (PrivateTmp=, containers). -1: none.
+	 */
+	int root_fd;
 
 	uint64_t samples; /* records counted */
 	uint64_t lost_stack_table_full; /* records dropped: no room for a new stack */

@@ -279,6 +279,20 @@ if command -v node >/dev/null; then
 	check "JIT names from the perf map in the target's /tmp, not the service's own" \
 		grep -q cprofHotLoop <(pprof_top "$TMP/node.pb.gz")
 	in_sandbox rm -f "/tmp/perf-$node_pid.map"
+	# Profiled to its end: the map is read after the process is gone (as a JVM
+	# with -XX:+DumpPerfMapAtExit writes it), through the root the session kept.
+	node_pid=$(in_sandbox sh -c 'cd /tmp && exec node --perf-basic-prof -e "$1" 3 >/dev/null 2>&1 </dev/null & echo $!' sh \
+		"${js/30000/Number(process.argv[1]) * 1000}")
+	sleep 0.5
+	cprofctl_in start "$node_pid" >/dev/null
+	for _ in $(seq 100); do
+		in_sandbox kill -0 "$node_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cprofctl_in stop "$node_pid" -o "$TMP/node-end.pb.gz" >/dev/null
+	check "... and after the JIT process exited" \
+		grep -q cprofHotLoop <(pprof_top "$TMP/node-end.pb.gz")
+	in_sandbox rm -f "/tmp/perf-$node_pid.map"
 else
 	skip "JIT names under PrivateTmp=" "node is not installed (Debian: nodejs)"
 fi
