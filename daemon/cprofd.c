@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bpf_sampler.h"
+#include "clock.h"
 #include "cprof_protocol.h"
 #include "cprof_record.h"
 #include "json_writer.h"
@@ -383,8 +384,6 @@ static void refresh_counters(struct cprofd *d, struct session *s)
  */
 static void settle_session(struct cprofd *d, struct session *s)
 {
-	struct timespec now;
-
 	bpf_sampler__remove_target(d->sampler, s->pid);
 	if (s->children)
 		bpf_sampler__remove_slot_targets(d->sampler, s->slot);
@@ -399,8 +398,7 @@ static void settle_session(struct cprofd *d, struct session *s)
 		usleep(STOP_SETTLE_US);
 	}
 	drain_task_events(d);
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	s->stop_mono_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
+	s->stop_mono_ns = monotonic_ns();
 }
 
 int cprofd__end_sampling(struct cprofd *d, pid_t pid)
@@ -414,10 +412,7 @@ int cprofd__end_sampling(struct cprofd *d, pid_t pid)
 	if (d->sampler) {
 		settle_session(d, s);
 	} else {
-		struct timespec now;
-
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		s->stop_mono_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
+		s->stop_mono_ns = monotonic_ns();
 	}
 	d->n_running--;
 	detach_if_idle(d);
@@ -450,14 +445,6 @@ int cprofd__prepare_profile(struct cprofd *d, pid_t pid, struct cprofd_prepare *
 	*p = (struct cprofd_prepare){ .cursor = state.cursor, .loading = state.loading,
 				      .started = state.started };
 	return err;
-}
-
-static uint64_t monotonic_ms(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
 }
 
 int cprofd__wait_symbols(struct cprofd *d, pid_t pid, int timeout_ms)

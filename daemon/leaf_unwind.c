@@ -16,6 +16,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 
+#include "clock.h"
 #include "process_table.h"
 
 /* DWARF register number of %rsp on x86-64 (System V psABI). */
@@ -59,14 +60,6 @@ struct leaf_unwind {
 	uint64_t copy[(sizeof(struct cprof_sample_record) + CPROF_MAX_FRAMES * sizeof(__u64)) /
 		      sizeof(uint64_t)];
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 struct leaf_unwind *leaf_unwind__new(size_t max_files)
 {
@@ -338,7 +331,7 @@ static struct unwind_file *get_file(struct leaf_unwind *lu, pid_t tgid, const st
 		f->last_used = lu->clock;
 		return f;
 	}
-	if (f && now_ns() - f->open_failed_ns < RETRY_OPEN_NS)
+	if (f && monotonic_ns() - f->open_failed_ns < RETRY_OPEN_NS)
 		return NULL;
 	if (!f) {
 		if (lu->n_files < lu->max_files) {
@@ -360,7 +353,7 @@ static struct unwind_file *get_file(struct leaf_unwind *lu, pid_t tgid, const st
 		f->dev = dev;
 		f->inode = m->inode;
 		f->last_used = lu->clock;
-		f->open_failed_ns = now_ns() | 1;
+		f->open_failed_ns = monotonic_ns() | 1;
 		return NULL;
 	}
 	return f;

@@ -26,6 +26,7 @@
 
 #include <linux/types.h>
 
+#include "clock.h"
 #include "config.h"
 #include "cprof_protocol.h"
 #include "cprof_record.h"
@@ -485,14 +486,6 @@ static int write_file(const char *path, const void *data, size_t size)
  * ($STATE_DIRECTORY) their profiles are saved there as
  * pid-PID-UNIXTIME.pb.gz, up to MAX_SAVED_PROFILES files in the directory.
  */
-static uint64_t monotonic_ms(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-}
-
 static void save_sessions(struct cprofd *d)
 {
 	const char *state = getenv("STATE_DIRECTORY");

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
+
 /* Snapshots of a process's maps kept; the oldest is dropped past this. */
 #define MAX_SNAPSHOTS 4
 #define REREAD_INTERVAL_NS 1000000000ull
@@ -35,14 +37,6 @@ struct process_table {
 	size_t max_processes;
 	uint64_t untracked; /* task events not kept: the table was full, or no memory */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static size_t bucket_of(const struct process_table *t, pid_t tgid)
 {
@@ -117,7 +111,7 @@ static void read_maps(struct process *p)
 	struct proc_maps maps;
 	int err;
 
-	p->last_read_ns = now_ns();
+	p->last_read_ns = monotonic_ns();
 	err = proc_maps__read(p->tgid, &maps);
 	p->maps_error = err;
 	if (!err)
@@ -245,7 +239,7 @@ void process_table__on_fork(struct process_table *t, pid_t parent, pid_t child)
 	/* A child starts with its parent's memory. */
 	if (from->n_snapshots && proc_maps__copy(&from->snapshots[0], &maps) == 0)
 		push_snapshot(p, maps, false);
-	p->last_read_ns = now_ns();
+	p->last_read_ns = monotonic_ns();
 }
 
 void process_table__on_exec(struct process_table *t, pid_t tgid)
@@ -259,7 +253,7 @@ void process_table__on_exec(struct process_table *t, pid_t tgid)
 	 * ones stay behind it for the samples taken before the exec.
 	 */
 	push_snapshot(p, (struct proc_maps){}, true);
-	p->last_read_ns = now_ns();
+	p->last_read_ns = monotonic_ns();
 }
 
 void process_table__on_mmap(struct process_table *t, pid_t tgid, const struct proc_map *m)
@@ -330,7 +324,7 @@ const struct proc_map *process_table__find(struct process_table *t, pid_t tgid, 
 	if (!p)
 		return NULL;
 	m = find_in_snapshots(p, addr);
-	if (m || p->exited || now_ns() - p->last_read_ns < REREAD_INTERVAL_NS)
+	if (m || p->exited || monotonic_ns() - p->last_read_ns < REREAD_INTERVAL_NS)
 		return m;
 	read_maps(p);
 	return find_in_snapshots(p, addr);

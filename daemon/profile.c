@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 
+#include "clock.h"
 #include "jitdump.h"
 #include "perf_map.h"
 #include "pprof.h"
@@ -366,14 +367,6 @@ static int add_marker(struct profile_ctx *ctx, const struct session *s, const ch
 	if (!id)
 		return -ENOMEM;
 	return pprof_builder__add_sample(ctx->pprof, &id, 1, count, &label, 1);
-}
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 int profile__prepare(const struct session *s, const struct stack_table *stacks,

@@ -44,6 +44,7 @@
 
 #include "symbolizer.h"
 #include "array.h"
+#include "clock.h"
 #include "worker.h"
 
 #define DEFAULT_DEBUG_ROOT "/usr/lib/debug"
@@ -1089,14 +1090,6 @@ static int load_debug_symbols(const struct symbolizer *s, struct binary *b,
 }
 
 /* ---- debuginfod (worker thread only) ---- */
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* libdebuginfod calls this while it transfers: non-zero gives up. */
 static int fetch_progress(debuginfod_client *client, long done, long total)

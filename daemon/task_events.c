@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "array.h"
+#include "clock.h"
 
 /* Records read but not yet handed over, at most: past it the oldest go anyway. */
 #define MAX_PENDING_BYTES (16u << 20)
@@ -344,14 +345,6 @@ static int by_time(const void *a, const void *b)
 	if (x->time_ns != y->time_ns)
 		return x->time_ns < y->time_ns ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 int task_events__drain(struct task_events *t, uint64_t margin_ns, task_event_fn fn, void *ctx)
