@@ -148,6 +148,26 @@ static int defer(struct request_state *state, unsigned int seconds)
 }
 
 /*
+ * Starts the wait for symbols resp asks for: suspended until the next
+ * slice, or loads finish, or WAIT_SYMBOLS_S. Returns false when the
+ * request cannot be suspended: then resp is the profile with what there is.
+ */
+static bool start_waiting(struct request_state *state, struct api_response *resp)
+{
+	struct http_server *s = state->server;
+
+	state->wait = resp->wait;
+	state->timer = sd_event_source_disable_unref(state->timer);
+	if (defer(state, WAIT_SYMBOLS_S) == 0) {
+		if (state->wait.soon)
+			sd_event_source_set_enabled(s->retry, SD_EVENT_ONESHOT);
+		return true;
+	}
+	api__retry_profile(s->cprofd, &state->wait, true, resp);
+	return false;
+}
+
+/*
  * Sends resp, or, when it says to wait for symbols, keeps (or starts)
  * waiting. A request already suspended stays so; one that is not yet is
  * suspended, or answered at once if it cannot be.
@@ -157,14 +177,8 @@ static void settle_deferred(struct request_state *state, struct api_response *re
 	struct http_server *s = state->server;
 
 	if (resp->wait.pid && !state->wait.pid) {
-		state->wait = resp->wait;
-		state->timer = sd_event_source_disable_unref(state->timer);
-		if (defer(state, WAIT_SYMBOLS_S) == 0) {
-			if (state->wait.soon)
-				sd_event_source_set_enabled(s->retry, SD_EVENT_ONESHOT);
+		if (start_waiting(state, resp))
 			return;
-		}
-		api__retry_profile(s->cprofd, &state->wait, true, resp);
 	} else if (resp->wait.pid) {
 		/* Still waiting, deadline unchanged; the lookups went on. */
 		state->wait = resp->wait;
@@ -282,14 +296,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 			return MHD_YES;
 		/* Cannot wait: answer with what was collected so far. */
 		api__finish_profile(s->cprofd, resp.defer_pid, true, &resp);
-	} else if (resp.wait.pid) {
-		state->wait = resp.wait;
-		if (defer(state, WAIT_SYMBOLS_S) == 0) {
-			if (state->wait.soon)
-				sd_event_source_set_enabled(s->retry, SD_EVENT_ONESHOT);
-			return MHD_YES;
-		}
-		api__retry_profile(s->cprofd, &state->wait, true, &resp);
+	} else if (resp.wait.pid && start_waiting(state, &resp)) {
+		return MHD_YES;
 	}
 	return queue(connection, &resp);
 }
