@@ -105,6 +105,16 @@ static void push_snapshot(struct process *p, struct proc_maps maps, bool exec)
 		p->n_since_exec = p->n_snapshots;
 }
 
+/* Puts maps behind every snapshot, as the oldest, if there is room; else drops them. */
+static void append_oldest_snapshot(struct process *p, struct proc_maps maps)
+{
+	if (p->n_snapshots == MAX_SNAPSHOTS) {
+		proc_maps__release(&maps);
+		return;
+	}
+	p->snapshots[p->n_snapshots++] = maps;
+}
+
 /* Reads the maps as a new newest snapshot. */
 static void read_maps(struct process *p)
 {
@@ -222,13 +232,9 @@ void process_table__on_fork(struct process_table *t, pid_t parent, pid_t child)
 
 	if (!from)
 		return;
-	/*
-	 * Its first sample may have come first and read /proc; if that failed
-	 * (it was gone already), its parent's maps are still the best guess. A
-	 * pid reused while a session holds the old process keeps the old one.
-	 */
+	/* A pid reused while a session holds the old, exited process keeps the old one. */
 	p = lookup(t, child);
-	if (p && p->n_snapshots)
+	if (p && p->exited)
 		return;
 	if (!p)
 		p = add_process(t, child);
@@ -236,8 +242,18 @@ void process_table__on_fork(struct process_table *t, pid_t parent, pid_t child)
 		t->untracked++;
 		return;
 	}
-	/* A child starts with its parent's memory. */
-	if (from->n_snapshots && proc_maps__copy(&from->snapshots[0], &maps) == 0)
+	if (!from->n_snapshots || proc_maps__copy(&from->snapshots[0], &maps) != 0)
+		return;
+	/*
+	 * A child starts with its parent's memory. Its first sample may have
+	 * been drained before this record and read /proc: by then it may have
+	 * run exec, and the maps read are its new program's. The parent's go
+	 * behind them, as the oldest snapshot, for the samples taken between
+	 * the fork and the exec (the exec itself, in the kernel, among them).
+	 */
+	if (p->n_snapshots)
+		append_oldest_snapshot(p, maps);
+	else
 		push_snapshot(p, maps, false);
 	p->last_read_ns = monotonic_ns();
 }

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -101,6 +102,54 @@ out:
 	process_table__free(t);
 }
 
+/*
+ * A child's first sample can be drained before its fork record and read
+ * its maps from /proc, after it ran exec: the parent's maps must still be
+ * there for the samples taken between the fork and the exec. The parent is
+ * a pid nobody has, known only through an mmap record; the child is this
+ * process, whose /proc maps do not have the parent's library.
+ */
+static void test_fork_after_first_read(void)
+{
+	struct process_table *t = process_table__new(16);
+	uint64_t code = (uint64_t)(uintptr_t)&test_fork_after_first_read;
+	pid_t parent = pid_nobody_has(), child = getpid();
+	struct proc_map parent_lib = {
+		.start = 0x10000000, .end = 0x10004000, .offset = 0x1000,
+		.perms = PROC_MAP_READ | PROC_MAP_EXEC, .path = "/lib/libparent.so",
+	};
+	const struct proc_map *m;
+
+	if (!ASSERT_NOT_NULL(t))
+		return;
+	ASSERT_OK(process_table__acquire(t, parent));
+	process_table__on_mmap(t, parent, &parent_lib);
+	if (!ASSERT_NOT_NULL(process_table__find(t, parent, 0x10001000)))
+		goto out;
+
+	ASSERT_OK(process_table__acquire(t, child));
+	ASSERT_TRUE(process_table__find(t, child, 0x10001000) == NULL);
+	process_table__on_fork(t, parent, child);
+	m = process_table__find(t, child, 0x10001000);
+	if (ASSERT_NOT_NULL(m))
+		ASSERT_STREQ(m->path, "/lib/libparent.so");
+	/* The maps read from /proc come first, and still name the program. */
+	m = process_table__find(t, child, code);
+	ASSERT_NOT_NULL(m);
+	ASSERT_TRUE(process_table__main_mapping(t, child) != NULL &&
+		    strcmp(process_table__main_mapping(t, child)->path, "/lib/libparent.so") != 0);
+
+	/* An exited entry of a reused pid takes nothing from a new parent. */
+	process_table__on_exit(t, child);
+	parent_lib.start = 0x50000000, parent_lib.end = 0x50001000;
+	process_table__on_mmap(t, parent, &parent_lib);
+	process_table__on_fork(t, parent, child);
+	ASSERT_TRUE(process_table__find(t, child, 0x50000000) == NULL);
+	ASSERT_EQ(process_table__untracked(t), 0);
+out:
+	process_table__free(t);
+}
+
 static void test_bound(void)
 {
 	struct process_table *t = process_table__new(1);
@@ -175,6 +224,7 @@ out:
 int main(void)
 {
 	RUN_TEST(test_fork_exec_mmap_exit);
+	RUN_TEST(test_fork_after_first_read);
 	RUN_TEST(test_bound);
 	RUN_TEST(test_find_file);
 	return TEST_SUMMARY();
