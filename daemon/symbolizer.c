@@ -33,10 +33,12 @@
 #include <inttypes.h>
 #include <libiberty/demangle.h>
 #include <limits.h>
+#include <link.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -473,8 +475,34 @@ err_close:
 }
 
 /*
+ * The bytes of cprofd's own vdso, if it is size bytes long: the kernel gives
+ * every process of our kind the same image, so it stands in for that of a
+ * process that is gone (a short-lived child) or whose memory cannot be read.
+ * A 32-bit process's vdso has another size. NULL if it does not match.
+ */
+static const void *own_vdso(size_t size)
+{
+	const unsigned char *base = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), end = 0;
+	const ElfW(Ehdr) *ehdr = (const ElfW(Ehdr) *)base;
+
+	if (!base || memcmp(ehdr->e_ident, ELFMAG, SELFMAG) != 0)
+		return NULL;
+	for (unsigned int i = 0; i < ehdr->e_phnum; i++) {
+		const ElfW(Phdr) *ph =
+			(const ElfW(Phdr) *)(base + ehdr->e_phoff + (size_t)i * ehdr->e_phentsize);
+
+		if (ph->p_type == PT_LOAD && ph->p_vaddr + ph->p_memsz > end)
+			end = ph->p_vaddr + ph->p_memsz;
+	}
+	end = (end + page - 1) & ~(page - 1);
+	return end == size ? base : NULL;
+}
+
+/*
  * Opens the vdso of process pid, mapped at [start, end): it is no file, so
- * its bytes are read from /proc/PID/mem (a page or two) and parsed in memory.
+ * its bytes are read from /proc/PID/mem (a page or two) and parsed in memory;
+ * if the process is gone, from our own vdso when it is the same size.
  */
 static int elf_file__open_vdso(struct elf_file *f, pid_t pid, uint64_t start, uint64_t end)
 {
@@ -486,20 +514,25 @@ static int elf_file__open_vdso(struct elf_file *f, pid_t pid, uint64_t start, ui
 	*f = (struct elf_file){ .fd = -1 };
 	if (pid <= 0 || end <= start || end - start > MAX_VDSO_BYTES || start > INT64_MAX)
 		return -ENOENT;
+	f->image = malloc(size);
+	if (!f->image)
+		return -ENOMEM;
 	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	f->image = malloc(size);
-	if (!f->image) {
+	if (fd >= 0) {
+		n = pread(fd, f->image, size, (off_t)start);
+		err = n < 0 ? -errno : (size_t)n != size ? -EIO : 0;
 		close(fd);
-		return -ENOMEM;
+	} else {
+		err = -errno;
 	}
-	n = pread(fd, f->image, size, (off_t)start);
-	err = n < 0 ? -errno : (size_t)n != size ? -EIO : 0;
-	close(fd);
-	if (err)
-		goto err_close;
+	if (err) {
+		const void *own = own_vdso(size);
+
+		if (!own)
+			goto err_close;
+		memcpy(f->image, own, size);
+	}
 	f->elf = elf_memory(f->image, size);
 	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF || !gelf_getehdr(f->elf, &f->ehdr) ||
 	    f->ehdr.e_type != ET_DYN) {

@@ -1944,6 +1944,23 @@ static void test_vdso(void)
 	file.inode++;
 	ASSERT_EQ(symbolizer__lookup_frames(s, &file, 0, &frame, 1, &n), -ENOENT);
 	symbolizer__free(s);
+
+	/*
+	 * A process that is gone (a short-lived child) had the image every
+	 * process of our kind has: ours stands in, if the size is the same.
+	 */
+	s = new_symbolizer(fx.empty_root[0] ? fx.empty_root : NULL, 0);
+	if (!ASSERT_NOT_NULL(s))
+		return;
+	file.pid = INT_MAX;
+	file.inode = file.map_end - file.map_start;
+	if (ASSERT_OK(symbolizer__lookup_frames(
+		    s, &file, (uint64_t)(uintptr_t)function - file.map_start + 4, &frame, 1, &n)))
+		ASSERT_STREQ(frame.function, "__vdso_clock_gettime");
+	file.map_end += 4096;
+	file.inode = file.map_end - file.map_start;
+	ASSERT_TRUE(symbolizer__lookup_frames(s, &file, 0, &frame, 1, &n) < 0);
+	symbolizer__free(s);
 }
 
 static void test_api_misuse(void)
