@@ -29,6 +29,10 @@ import sys
 import tempfile
 
 Sample = collections.namedtuple("Sample", "count stack labels")
+Frame = collections.namedtuple("Frame", "function file")
+Frame.__doc__ = """A frame with where its code is: function name, and the file
+of its mapping ("[kernel.kallsyms]" for the kernel; None where no mapping is
+known). Stacks hold Frames instead of names when asked for with_files."""
 Sample.__doc__ = """One stack and how many times it was seen.
 
 count:  number of samples (pprof: the chosen sample value; perf: 1)
@@ -85,14 +89,31 @@ def _function_name(text, address):
     return match.group(1) if match else text
 
 
-def parse_pprof_raw(text, sample_type=None, inlined=True):
+_MAPPING_LINE = re.compile(r"^\s*(\d+): 0x[0-9a-fA-F]+/0x[0-9a-fA-F]+/0x[0-9a-fA-F]+(.*)$")
+_MAPPING_FLAGS = re.compile(r"^(\[[A-Z]+\])+$")
+_LOCATION_MAPPING = re.compile(r" M=(\d+)")
+
+
+def _mapping_files(mapping_lines):
+    """{mapping id: its file ("" for none)} of the Mappings lines of `pprof -raw`."""
+    files = {}
+    for line in mapping_lines:
+        match = _MAPPING_LINE.match(line)
+        if match:
+            words = [t for t in match.group(2).split() if not _MAPPING_FLAGS.match(t)]
+            files[int(match.group(1))] = words[0] if words else ""
+    return files
+
+
+def parse_pprof_raw(text, sample_type=None, inlined=True, with_files=False):
     """Parse `pprof -raw` output into a list of Samples.
 
     sample_type picks the value to count, e.g. "samples" or "cpu"; by
     default the first type whose unit is "count", else the first. A location
     with inlined lines contributes one frame per line, innermost first, as
     profile.proto orders them; with inlined=False only its last line, the
-    function the code belongs to, as perf shows it.
+    function the code belongs to, as perf shows it. with_files makes each
+    frame a Frame(function, file of its mapping or None).
     """
     lines = text.splitlines()
     try:
@@ -114,15 +135,24 @@ def parse_pprof_raw(text, sample_type=None, inlined=True):
         if sample_type is not None:
             raise ToolError(f"no sample type {sample_type!r} in {lines[start + 1]!r}")
 
+    files = _mapping_files(lines[loc_end + 1:])
+
+    def frame(name, location_line):
+        if not with_files:
+            return name
+        mapping = _LOCATION_MAPPING.search(location_line)
+        return Frame(name, files.get(int(mapping.group(1))) if mapping else None)
+
     locations = {}
     current = None
     for line in lines[loc_start + 1:loc_end]:
         match = _LOCATION_LINE.match(line)
         if match:
-            current = [_function_name(match.group(3), match.group(2))]
+            location_line = line
+            current = [frame(_function_name(match.group(3), match.group(2)), line)]
             locations[int(match.group(1))] = current
         elif line.strip() and current is not None:
-            current.append(_function_name(line, "??"))
+            current.append(frame(_function_name(line, "??"), location_line))
 
     samples = []
     for line in lines[start + 2:loc_start]:
@@ -141,9 +171,9 @@ def parse_pprof_raw(text, sample_type=None, inlined=True):
     return samples
 
 
-def load_pprof(path, sample_type=None, inlined=True):
+def load_pprof(path, sample_type=None, inlined=True, with_files=False):
     """Samples of the pprof file at path (gzipped or not)."""
-    return parse_pprof_raw(run_pprof_raw(path), sample_type, inlined)
+    return parse_pprof_raw(run_pprof_raw(path), sample_type, inlined, with_files)
 
 
 # perf ----------------------------------------------------------------------
@@ -154,7 +184,7 @@ def run_perf_script(path):
                  "-F", "comm,tid,ip,sym,dso"])
 
 
-_PERF_HEADER = re.compile(r"^\s*(.*?)\s+(\d+)\s*$")
+_PERF_HEADER = re.compile(r"^\s*(.*?)\s+(-?\d+)\s*$")
 _PERF_FRAME = re.compile(r"^\s+([0-9a-fA-F]+) (.*) \((.*)\)$")
 
 
@@ -162,13 +192,14 @@ def _is_kernel_frame(address, dso):
     return dso.startswith("[kernel") or int(address, 16) >= 0xffff800000000000
 
 
-def parse_perf_script(text, user_only=False):
+def parse_perf_script(text, user_only=False, with_files=False):
     """Parse `perf script -F comm,tid,ip,sym,dso` output into Samples of count 1.
 
     Each sample is a header line "comm tid" followed by one line per frame,
     leaf first: "address symbol (dso)". Unresolved symbols are "[unknown]".
     With user_only, kernel frames are dropped, so the leaf is the user-space
     function that was running, as a user-stack-only profiler sees it.
+    with_files makes each frame a Frame(symbol, dso or None if unknown).
     """
     samples = []
     stack = None
@@ -185,7 +216,8 @@ def parse_perf_script(text, user_only=False):
         if frame and stack is not None:
             address, symbol, dso = frame.groups()
             if not (user_only and _is_kernel_frame(address, dso)):
-                stack.append(symbol)
+                stack.append(Frame(symbol, None if dso == "[unknown]" else dso)
+                             if with_files else symbol)
             continue
         header = _PERF_HEADER.match(line)
         if not header:
@@ -197,9 +229,9 @@ def parse_perf_script(text, user_only=False):
     return samples
 
 
-def load_perf(path, user_only=False):
+def load_perf(path, user_only=False, with_files=False):
     """Samples of the perf.data file at path."""
-    return parse_perf_script(run_perf_script(path), user_only)
+    return parse_perf_script(run_perf_script(path), user_only, with_files)
 
 
 # self time as the tools print it ------------------------------------------
@@ -400,8 +432,6 @@ def depth_stats(samples):
 # jitdump or perf map, perf after `perf inject --jit` from the ELF files it
 # makes of the jitdump.
 
-_MAPPING_LINE = re.compile(r"^\s*(\d+): 0x[0-9a-fA-F]+/0x[0-9a-fA-F]+/0x[0-9a-fA-F]+(.*)$")
-_MAPPING_FLAGS = re.compile(r"^(\[[A-Z]+\])+$")
 _UNNAMED = re.compile(r"\+0x[0-9a-f]+$")
 
 
@@ -427,19 +457,14 @@ def pprof_jit_leaves(text, sample_type=None):
         map_start = lines.index("Mappings", loc_start)
     except ValueError as err:
         raise ToolError("pprof -raw output has no Samples/Locations/Mappings") from err
-    jit_mappings = set()
-    for line in lines[map_start + 1:]:
-        match = _MAPPING_LINE.match(line)
-        if match:
-            files = [t for t in match.group(2).split() if not _MAPPING_FLAGS.match(t)]
-            if _is_jit_file(files[0] if files else ""):
-                jit_mappings.add(int(match.group(1)))
+    jit_mappings = {mapping for mapping, path in _mapping_files(lines[map_start + 1:]).items()
+                    if _is_jit_file(path)}
     leaf_of = {}  # location id -> (in JIT code, named)
     for line in lines[loc_start + 1:map_start]:
         match = _LOCATION_LINE.match(line)
         if not match:
             continue
-        mapping = re.search(r" M=(\d+)", line)
+        mapping = _LOCATION_MAPPING.search(line)
         in_jit = (int(mapping.group(1)) in jit_mappings) if mapping else \
             int(match.group(2), 16) != 0
         name = _function_name(match.group(3), match.group(2))
