@@ -50,7 +50,8 @@ endif
 # common/ is code both programs use; daemon/ and client/ never include each other.
 COMMON_SRCS := $(wildcard common/*.c)
 COMMON_OBJS := $(patsubst common/%.c,$(OBJ)/common/%.o,$(COMMON_SRCS))
-DAEMON_SRCS := $(wildcard daemon/*.c)
+# daemon/ is in parts, one folder each (docs/ARCHITECTURE.md); main.c is the program.
+DAEMON_SRCS := $(wildcard daemon/*.c daemon/*/*.c)
 DAEMON_OBJS := $(patsubst daemon/%.c,$(OBJ)/daemon/%.o,$(DAEMON_SRCS))
 DAEMON_LIB_OBJS := $(filter-out $(OBJ)/daemon/main.o,$(DAEMON_OBJS)) $(COMMON_OBJS)
 CLIENT_SRCS := $(wildcard client/*.c)
@@ -85,8 +86,9 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
 # Every daemon object may include the skeleton; generate it first.
-$(OBJ)/daemon/%.o: daemon/%.c $(BUILD)/profile.skel.h | $(OBJ)/daemon
+$(OBJ)/daemon/%.o: daemon/%.c $(BUILD)/profile.skel.h
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Idaemon -I$(BUILD) -MMD -MP -c $< -o $@
 
 $(OBJ)/client/%.o: client/%.c | $(OBJ)/client
@@ -97,7 +99,7 @@ $(OBJ)/common/%.o: common/%.c | $(OBJ)/common
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(OBJ)/daemon $(OBJ)/client $(OBJ)/common $(BUILD)/tests $(BUILD)/workloads $(BUILD)/bench:
+$(OBJ)/client $(OBJ)/common $(BUILD)/tests $(BUILD)/workloads $(BUILD)/bench:
 	$(Q)mkdir -p $@
 
 $(BUILD)/libcprofd.a: $(DAEMON_LIB_OBJS)

@@ -15,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bpf_sampler.h"
-#include "proc_stat.h"
 #include "record_file.h"
+#include "procs/proc_stat.h"
+#include "sampler/bpf_sampler.h"
 
 #define MAX_PIDS 64
 #define DRAIN_INTERVAL_NS 100000000ull

@@ -28,14 +28,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "leaf_unwind.h"
-#include "process_table.h"
-#include "profile.h"
-#include "record.h"
 #include "record_file.h"
-#include "session.h"
-#include "stack_table.h"
-#include "symbolizer.h"
+#include "procs/process_table.h"
+#include "profiles/profile.h"
+#include "profiles/session.h"
+#include "profiles/stack_table.h"
+#include "sampler/leaf_unwind.h"
+#include "sampler/record.h"
+#include "symbols/symbolizer.h"
 
 #define STACK_TABLE_BYTES (1ull << 30)
 #define MAX_PROCESSES 4096

@@ -42,7 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "symbolizer.h"
+#include "symbols/symbolizer.h"
 
 /* A function of the symbol table, in a text segment. */
 struct function_range {

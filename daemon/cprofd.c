@@ -13,20 +13,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bpf_sampler.h"
-#include "clock.h"
 #include "cprof_protocol.h"
 #include "cprof_record.h"
 #include "json_writer.h"
-#include "leaf_unwind.h"
-#include "proc_stat.h"
-#include "process_table.h"
-#include "profile.h"
-#include "record.h"
-#include "session.h"
-#include "stack_table.h"
-#include "symbolizer.h"
-#include "task_events.h"
+#include "procs/proc_stat.h"
+#include "procs/process_table.h"
+#include "profiles/profile.h"
+#include "profiles/session.h"
+#include "profiles/stack_table.h"
+#include "sampler/bpf_sampler.h"
+#include "sampler/leaf_unwind.h"
+#include "sampler/record.h"
+#include "sampler/task_events.h"
+#include "symbols/symbolizer.h"
+#include "util/clock.h"
 
 /* How long stop waits for programs still running on other CPUs to log. */
 #define STOP_SETTLE_TRIES 20

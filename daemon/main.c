@@ -26,13 +26,13 @@
 
 #include <linux/types.h>
 
-#include "clock.h"
 #include "config.h"
 #include "cprof_protocol.h"
 #include "cprof_record.h"
 #include "cprofd.h"
-#include "http_server.h"
-#include "log.h"
+#include "server/http_server.h"
+#include "util/clock.h"
+#include "util/log.h"
 
 /* How often a changed state is reported to systemd (STATUS=). */
 #define STATUS_INTERVAL_US (1000 * 1000)

@@ -3,12 +3,17 @@
  * What the BPF program and the daemon agree on: the ring-buffer record
  * layout, the per-session counters and the target map's value.
  *
- * Included by BPF C (after vmlinux.h) and by user space (after
- * <linux/types.h>), so only fixed-width __u32-style types are used, every
- * field is naturally aligned and padding is explicit.
+ * Included by BPF C (after vmlinux.h) and by user space, so only
+ * fixed-width __u32-style types are used, every field is naturally aligned
+ * and padding is explicit.
  */
 #ifndef CPROF_RECORD_H
 #define CPROF_RECORD_H
+
+/* BPF C has the types from vmlinux.h; user space from the kernel's UAPI. */
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
 
 /* Bump when a record's layout changes; the daemon rejects other versions. */
 #define CPROF_RECORD_VERSION 2

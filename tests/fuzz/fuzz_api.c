@@ -12,10 +12,10 @@
  */
 #include <stdbool.h>
 
-#include "api.h"
 #include "cprof_protocol.h"
 #include "cprofd.h"
 #include "fuzz.h"
+#include "server/api.h"
 
 #define MAX_PARAMS 16
 #define MAX_JSON_DEPTH 32

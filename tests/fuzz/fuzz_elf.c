@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 
 #include "fuzz.h"
-#include "symbolizer.h"
+#include "symbols/symbolizer.h"
 
 /* Offsets swept after loading: every SWEEP_STEP bytes of the file, up to a bound. */
 #define SWEEP_STEP 4

@@ -7,7 +7,7 @@
  * hold, and aborts if not.
  */
 #include "fuzz.h"
-#include "jitdump.h"
+#include "symbols/jitdump.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -8,7 +8,7 @@
 #include <ctype.h>
 
 #include "fuzz.h"
-#include "symbolizer.h"
+#include "symbols/symbolizer.h"
 
 #define MAX_INPUT_ADDRESSES 8
 

@@ -10,7 +10,7 @@
 #include <gelf.h>
 
 #include "fuzz.h"
-#include "leaf_unwind.h"
+#include "sampler/leaf_unwind.h"
 
 #define SWEEP_STEP 4
 #define MAX_SWEEP_BYTES (64u << 10)

@@ -5,7 +5,7 @@
  * The parser's own fuzz body checks its invariants and aborts on a broken one.
  */
 #include "fuzz.h"
-#include "perf_map.h"
+#include "symbols/perf_map.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -6,7 +6,7 @@
  * bits and NUL-terminated paths; proc_maps__find() must agree with it.
  */
 #include "fuzz.h"
-#include "proc_maps.h"
+#include "procs/proc_maps.h"
 
 static void check_find(const struct proc_maps *maps, size_t i)
 {

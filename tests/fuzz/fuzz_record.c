@@ -8,7 +8,7 @@
 #include <linux/types.h>
 
 #include "fuzz.h"
-#include "record.h"
+#include "sampler/record.h"
 
 static volatile uint64_t sink;
 

@@ -12,8 +12,8 @@
 #include <linux/perf_event.h>
 
 #include "fuzz.h"
-#include "process_table.h"
-#include "task_events.h"
+#include "procs/process_table.h"
+#include "sampler/task_events.h"
 
 static volatile uint64_t sink;
 

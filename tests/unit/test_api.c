@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "api.h"
 #include "cprof_protocol.h"
 #include "cprofd.h"
+#include "server/api.h"
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <sys/stat.h>

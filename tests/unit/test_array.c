@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "array.h"
 #include "test.h"
+#include "util/array.h"
 
 static void test_growth(void)
 {

@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "jitdump.h"
-#include "proc_maps.h"
 #include "test.h"
+#include "procs/proc_maps.h"
+#include "symbols/jitdump.h"
 
 #define MAGIC 0x4A695444u
 #define PREFIX_SIZE 16

@@ -15,11 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "leaf_unwind.h"
-#include "proc_maps.h"
-#include "process_table.h"
-#include "record.h"
 #include "test.h"
+#include "procs/proc_maps.h"
+#include "procs/process_table.h"
+#include "sampler/leaf_unwind.h"
+#include "sampler/record.h"
 
 /* A global label at this point of the code, for dlsym(). */
 static const char library_source[] =

@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "perf_map.h"
 #include "test.h"
+#include "symbols/perf_map.h"
 
 /* As node --perf-basic-prof and a JVM agent write them. */
 static const char good_map[] = "3ef41c04000 60 Builtin:ArgumentsAdaptorTrampoline\n"

@@ -16,8 +16,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "pprof.h"
 #include "test.h"
+#include "profiles/pprof.h"
 
 #define PERIOD_NS 10000000 /* 100 Hz */
 #define TIME_NS 1700000000123456789ll

@@ -7,8 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "proc_maps.h"
 #include "test.h"
+#include "procs/proc_maps.h"
 
 /* As the kernel writes it; the last line has no newline on purpose. */
 #define PAD "                     " /* to the path column, as the kernel pads */

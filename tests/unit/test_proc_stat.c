@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include "proc_stat.h"
 #include "test.h"
+#include "procs/proc_stat.h"
 
 /* Field 22 of a stat line whose command is comm; the fields in between are 0. */
 static void make_line(char *buf, size_t size, const char *comm, const char *start)

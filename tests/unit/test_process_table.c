@@ -15,8 +15,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "process_table.h"
 #include "test.h"
+#include "procs/process_table.h"
 
 static pid_t pid_nobody_has(void)
 {

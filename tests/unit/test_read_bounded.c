@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "read_bounded.h"
 #include "test.h"
+#include "util/read_bounded.h"
 
 /* A file of size bytes ('a' + i % 26), opened for reading; -1 on failure. */
 static int file_of(size_t size)

@@ -7,8 +7,8 @@
 #include <errno.h>
 #include <stdint.h>
 
-#include "stack_table.h"
 #include "test.h"
+#include "profiles/stack_table.h"
 
 #define BIG_TABLE_BYTES ((size_t)1 << 30)
 

@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "symbolizer.h"
 #include "test.h"
+#include "symbols/symbolizer.h"
 
 static const char test_source[] =
 	"const char cprof_rodata_marker[256] = \"a marker in .rodata, far from functions\";\n"

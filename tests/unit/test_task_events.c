@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "task_events.h"
 #include "test.h"
+#include "sampler/task_events.h"
 
 /* Builds a record: header, body, then the sample_id time; returns its size. */
 static size_t make_record(unsigned char *buf, uint32_t type, uint16_t misc, const void *body,

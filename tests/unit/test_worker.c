@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "test.h"
-#include "worker.h"
+#include "util/worker.h"
 
 struct test_job {
 	struct worker_job job;

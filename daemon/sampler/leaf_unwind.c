@@ -16,8 +16,8 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 
-#include "clock.h"
-#include "process_table.h"
+#include "procs/process_table.h"
+#include "util/clock.h"
 
 /* DWARF register number of %rsp on x86-64 (System V psABI). */
 #define X86_64_DWARF_RSP 7

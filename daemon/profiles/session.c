@@ -7,9 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "array.h"
-#include "process_table.h"
 #include "stack_table.h"
+#include "procs/process_table.h"
+#include "util/array.h"
 
 #define NO_STACK UINT32_MAX
 #define MIN_COUNTS 256

@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "proc_maps.h"
-#include "array.h"
-#include "read_bounded.h"
+#include "util/array.h"
+#include "util/read_bounded.h"
 
 #define DELETED_SUFFIX " (deleted)"
 #define DELETED_SUFFIX_LEN (sizeof(DELETED_SUFFIX) - 1)

@@ -25,7 +25,7 @@
 #include "access.h"
 #include "api.h"
 #include "cprof_protocol.h"
-#include "log.h"
+#include "util/log.h"
 
 /* Limits on what a client may make us hold. */
 #define MAX_CONNECTIONS 64

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "clock.h"
+#include "util/clock.h"
 
 /* Snapshots of a process's maps kept; the oldest is dropped past this. */
 #define MAX_SNAPSHOTS 4

@@ -41,7 +41,7 @@
 #include <sys/types.h>
 
 #include "perf_map.h"
-#include "proc_maps.h"
+#include "procs/proc_maps.h"
 
 /* A dump past this is refused: reading it would hold up the daemon too long. */
 #define JITDUMP_MAX_BYTES (256u << 20)

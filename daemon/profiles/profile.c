@@ -10,14 +10,14 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 
-#include "clock.h"
-#include "jitdump.h"
-#include "perf_map.h"
 #include "pprof.h"
-#include "process_table.h"
 #include "session.h"
 #include "stack_table.h"
-#include "symbolizer.h"
+#include "procs/process_table.h"
+#include "symbols/jitdump.h"
+#include "symbols/perf_map.h"
+#include "symbols/symbolizer.h"
+#include "util/clock.h"
 
 /* Kernel text lives in the top half of the address space on every 64-bit arch we run on. */
 #define KERNEL_START 0xffff800000000000ull

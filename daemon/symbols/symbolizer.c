@@ -45,9 +45,9 @@
 #include <zlib.h>
 
 #include "symbolizer.h"
-#include "array.h"
-#include "clock.h"
-#include "worker.h"
+#include "util/array.h"
+#include "util/clock.h"
+#include "util/worker.h"
 
 #define DEFAULT_DEBUG_ROOT "/usr/lib/debug"
 #define DEFAULT_KALLSYMS_PATH "/proc/kallsyms"

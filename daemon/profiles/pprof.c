@@ -10,7 +10,7 @@
  */
 #include "pprof.h"
 
-#include "array.h"
+#include "util/array.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -5,8 +5,8 @@
  * look back for an earlier, longer entry that still covers the address.
  */
 #include "perf_map.h"
-#include "array.h"
-#include "read_bounded.h"
+#include "util/array.h"
+#include "util/read_bounded.h"
 
 #include <errno.h>
 #include <fcntl.h>

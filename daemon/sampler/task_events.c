@@ -14,8 +14,8 @@
 
 #include <bpf/libbpf.h>
 
-#include "array.h"
-#include "clock.h"
+#include "util/array.h"
+#include "util/clock.h"
 
 /* Records read but not yet handed over, at most: past it the oldest go anyway. */
 #define MAX_PENDING_BYTES (16u << 20)
