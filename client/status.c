@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * cprofctl status: cprofd's counters and one line per session, as a
+ * table or as cprofd's JSON.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cprof_protocol.h"
+
+#include "cprofctl.h"
+#include "json.h"
+
+static const struct option status_options[] = { COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
+
+static void print_status_table(const struct json_value *daemon, const struct json_value *sessions)
+{
+	char cells[8][CELL_SIZE];
+	const struct json_value *session;
+	const char *session_count;
+	uint64_t duration_ns;
+	size_t i;
+
+	session_count = format_count(daemon, "sessions", cells[1]);
+	printf("cprofd %s: %s session%s, %s records (%s bad), %s resident\n",
+	       format_string(daemon, "version", CELL_SIZE - 1, cells[0]), session_count,
+	       strcmp(session_count, "1") == 0 ? "" : "s",
+	       format_count(daemon, "records", cells[2]),
+	       format_count(daemon, "bad_records", cells[3]),
+	       format_bytes(daemon, "rss_bytes", cells[4]));
+	printf("ring buffer %s of %s used, ",
+	       format_bytes(daemon, "ring_buffer_used_bytes", cells[0]),
+	       format_bytes(daemon, "ring_buffer_bytes", cells[1]));
+	printf("stack table %s of %s (%s stacks), symbolizer %s\n",
+	       format_bytes(daemon, "stack_table_bytes", cells[2]),
+	       format_bytes(daemon, "stack_table_limit_bytes", cells[3]),
+	       format_count(daemon, "stack_table_stacks", cells[4]),
+	       format_bytes(daemon, "symbolizer_bytes", cells[5]));
+	if (json__array_length(sessions) == 0) {
+		printf("no sessions\n");
+		return;
+	}
+	printf("\n%8s %6s  %-8s %9s %12s %10s %8s\n", "PID", "HZ", "STATE", "SECONDS", "SAMPLES",
+	       "LOST", "STACKS");
+	for (i = 0; i < json__array_length(sessions); i++) {
+		session = json__array_at(sessions, i);
+		strcpy(cells[3], "?");
+		if (json__u64(json__object_get(session, CPROF_JSON_DURATION_NS), &duration_ns) == 0)
+			format_seconds(duration_ns, cells[3]);
+		printf("%8s %6s  %-8s %9s %12s %10s %8s\n",
+		       format_count(session, CPROF_JSON_PID, cells[0]),
+		       format_count(session, CPROF_JSON_HZ, cells[1]),
+		       format_string(session, CPROF_JSON_STATE, 8, cells[2]), cells[3],
+		       format_count(session, CPROF_JSON_SAMPLES, cells[4]),
+		       format_count(session, CPROF_JSON_LOST, cells[5]),
+		       format_count(session, CPROF_JSON_STACKS, cells[6]));
+	}
+}
+
+static int do_status(const struct command *command, const struct command_args *args)
+{
+	struct http_response response = { 0 };
+	struct http_request request = {
+		.method = "GET",
+		.target = CPROF_ROUTE_STATUS,
+		.timeout_seconds = REQUEST_TIMEOUT_SECONDS,
+		.cancel = &interrupted,
+	};
+	const struct json_value *daemon, *sessions;
+	struct json_value *root = NULL;
+	int ret, status = EXIT_FAIL;
+
+	if (send_request(&request, &response, "") < 0)
+		return EXIT_FAIL;
+	if (!is_success(&response)) {
+		report_http_error(&response);
+		goto out;
+	}
+	if (global_options.json_output) {
+		print_body(&response);
+		status = 0;
+		goto out;
+	}
+	ret = response.body ? json__parse(response.body, response.body_length, &root) : -EINVAL;
+	if (ret < 0) {
+		fail("cannot read cprofd's status reply: %s",
+		     ret == -EINVAL ? "not valid JSON" : strerror(-ret));
+		goto out;
+	}
+	daemon = json__object_get(root, "daemon");
+	sessions = json__object_get(root, "sessions");
+	if (!daemon || json__type(daemon) != JSON_OBJECT || !sessions ||
+	    json__type(sessions) != JSON_ARRAY) {
+		fail("cannot read cprofd's status reply: %s",
+		     "no \"daemon\" object or no \"sessions\" array");
+		goto out;
+	}
+	print_status_table(daemon, sessions);
+	status = 0;
+out:
+	json__free(root);
+	http_response__fini(&response);
+	return status;
+}
+
+const struct command status_command = {
+	.name = "status",
+	.synopsis = "",
+	.summary = "show cprofd's state and its sessions",
+	.help = "Show cprofd's memory use and counters, and one line per session. With\n"
+		"--json, print cprofd's reply as it is.\n",
+	.short_options = ":hj",
+	.long_options = status_options,
+	.run = do_status,
+};
