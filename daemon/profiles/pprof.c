@@ -2,98 +2,27 @@
 /*
  * pprof encoder. The profile is kept as deduplicated tables (strings,
  * functions, locations, mappings) plus the samples already encoded as
- * protobuf, and written out by a small write-only protobuf writer straight
- * into a gzip stream, so encoding never holds the whole uncompressed
- * profile in memory at once.
+ * protobuf, and written out by a small write-only protobuf writer
+ * (pprof_wire.c) straight into a gzip stream, so encoding never holds the
+ * whole uncompressed profile in memory at once.
  *
- * Field numbers are those of github.com/google/pprof proto/profile.proto.
+ * Field numbers (pprof_impl.h) are those of github.com/google/pprof
+ * proto/profile.proto.
  */
 #include "pprof.h"
+#include "pprof_impl.h"
 
 #include "util/array.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-
-/* message Profile */
-#define PROFILE_SAMPLE_TYPE 1
-#define PROFILE_SAMPLE 2
-#define PROFILE_MAPPING 3
-#define PROFILE_LOCATION 4
-#define PROFILE_FUNCTION 5
-#define PROFILE_STRING_TABLE 6
-#define PROFILE_TIME_NANOS 9
-#define PROFILE_DURATION_NANOS 10
-#define PROFILE_PERIOD_TYPE 11
-#define PROFILE_PERIOD 12
-
-/* message ValueType */
-#define VALUE_TYPE_TYPE 1
-#define VALUE_TYPE_UNIT 2
-
-/* message Sample */
-#define SAMPLE_LOCATION_ID 1
-#define SAMPLE_VALUE 2
-#define SAMPLE_LABEL 3
-
-/* message Label */
-#define LABEL_KEY 1
-#define LABEL_STR 2
-#define LABEL_NUM 3
-#define LABEL_NUM_UNIT 4
-
-/* message Mapping */
-#define MAPPING_ID 1
-#define MAPPING_MEMORY_START 2
-#define MAPPING_MEMORY_LIMIT 3
-#define MAPPING_FILE_OFFSET 4
-#define MAPPING_FILENAME 5
-#define MAPPING_BUILD_ID 6
-#define MAPPING_HAS_FUNCTIONS 7
-
-/* message Location */
-#define LOCATION_ID 1
-#define LOCATION_MAPPING_ID 2
-#define LOCATION_ADDRESS 3
-#define LOCATION_LINE 4
-
-/* message Line */
-#define LINE_FUNCTION_ID 1
-#define LINE_LINE 2
-
-/* message Function */
-#define FUNCTION_ID 1
-#define FUNCTION_NAME 2
-#define FUNCTION_SYSTEM_NAME 3
-#define FUNCTION_FILENAME 4
-
-#define WIRE_VARINT 0
-#define WIRE_LEN 2
-
-#define VARINT_MAX_BYTES 10
 
 /* Table indices are stored as index + 1 in 32 bits (0 marks an empty hash slot). */
 #define MAX_ENTRIES ((size_t)UINT32_MAX - 1)
 /* First size of every table. */
 #define ARRAY_INITIAL 16
-
-/* Encoded bytes are handed to zlib in pieces of about this size. */
-#define ENCODE_CHUNK (64u << 10)
-
-/* A growable byte buffer. */
-struct buf {
-	uint8_t *data;
-	size_t len;
-	size_t cap;
-	/*
-	 * First error of a protobuf write; later writes do nothing, so a
-	 * message is written without checking each field and checked once.
-	 */
-	int err;
-};
 
 /* Open-addressing hash set of table indices; the key lives in the table. */
 struct hash_slot {
@@ -165,7 +94,7 @@ struct string_key {
 struct pprof_builder {
 	struct pprof_profile_info info;
 
-	struct buf chars; /* bytes of all strings, back to back */
+	struct pb_buf chars; /* bytes of all strings, back to back */
 	struct string_entry *strings; /* the string table; [0] is "" */
 	size_t n_strings, strings_cap;
 	struct hash_table string_index;
@@ -187,48 +116,11 @@ struct pprof_builder {
 	 * Samples, already encoded as Profile.sample fields: they are only
 	 * appended, and encoding them once keeps them compact.
 	 */
-	struct buf samples;
+	struct pb_buf samples;
 
 	/* String indices of the fixed value types. */
 	uint32_t str_samples, str_count, str_cpu, str_nanoseconds;
 };
-
-/*
- * Memory helpers
- */
-
-/* Makes room for extra more bytes, growing geometrically. Returns 0 or -ENOMEM. */
-static int buf_reserve(struct buf *buf, size_t extra)
-{
-	size_t need, cap;
-	uint8_t *data;
-
-	if (extra <= buf->cap - buf->len)
-		return 0;
-	if (extra > SIZE_MAX - buf->len)
-		return -ENOMEM;
-	need = buf->len + extra;
-	cap = buf->cap ? buf->cap : 256;
-	while (cap < need) {
-		if (cap > SIZE_MAX / 2) {
-			cap = need;
-			break;
-		}
-		cap *= 2;
-	}
-	data = realloc(buf->data, cap);
-	if (!data)
-		return -ENOMEM;
-	buf->data = data;
-	buf->cap = cap;
-	return 0;
-}
-
-static void buf_release(struct buf *buf)
-{
-	free(buf->data);
-	*buf = (struct buf){ 0 };
-}
 
 /*
  * Hash tables
@@ -364,7 +256,7 @@ static int intern_string(struct pprof_builder *b, const char *s, uint32_t *ret_i
 			   ARRAY_INITIAL, MAX_ENTRIES, &strings))
 		return -ENOMEM;
 	b->strings = strings;
-	if (buf_reserve(&b->chars, key.len))
+	if (pb_buf__reserve(&b->chars, key.len))
 		return -ENOMEM;
 	memcpy(b->chars.data + b->chars.len, s, key.len);
 	b->strings[b->n_strings] = (struct string_entry){ .offset = b->chars.len, .len = key.len };
@@ -469,7 +361,7 @@ void pprof_builder__free(struct pprof_builder *b)
 {
 	if (!b)
 		return;
-	buf_release(&b->samples);
+	pb_buf__release(&b->samples);
 	free(b->mappings);
 	free(b->lines);
 	hash_release(&b->location_index);
@@ -478,7 +370,7 @@ void pprof_builder__free(struct pprof_builder *b)
 	free(b->functions);
 	hash_release(&b->string_index);
 	free(b->strings);
-	buf_release(&b->chars);
+	pb_buf__release(&b->chars);
 	free(b);
 }
 
@@ -584,109 +476,6 @@ err_nomem:
 }
 
 /*
- * Protobuf writer. Writes go to a struct buf and record the first error in
- * buf->err instead of returning it.
- */
-
-static void pb_varint(struct buf *buf, uint64_t v)
-{
-	if (buf->err)
-		return;
-	if (buf_reserve(buf, VARINT_MAX_BYTES)) {
-		buf->err = -ENOMEM;
-		return;
-	}
-	while (v >= 0x80) {
-		buf->data[buf->len++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	buf->data[buf->len++] = (uint8_t)v;
-}
-
-static void pb_tag(struct buf *buf, uint32_t field, uint32_t wire_type)
-{
-	pb_varint(buf, (uint64_t)field << 3 | wire_type);
-}
-
-/* A uint64, int64 or bool field; proto3 leaves zero (the default) out. */
-static void pb_uint64(struct buf *buf, uint32_t field, uint64_t v)
-{
-	if (!v)
-		return;
-	pb_tag(buf, field, WIRE_VARINT);
-	pb_varint(buf, v);
-}
-
-/* int64 is a varint of the two's complement: a negative value takes 10 bytes. */
-static void pb_int64(struct buf *buf, uint32_t field, int64_t v)
-{
-	pb_uint64(buf, field, (uint64_t)v);
-}
-
-/* A string or bytes field, written even when empty (string_table[0] is ""). */
-static void pb_bytes(struct buf *buf, uint32_t field, const void *data, size_t len)
-{
-	pb_tag(buf, field, WIRE_LEN);
-	pb_varint(buf, len);
-	if (buf->err)
-		return;
-	if (buf_reserve(buf, len)) {
-		buf->err = -ENOMEM;
-		return;
-	}
-	memcpy(buf->data + buf->len, data, len);
-	buf->len += len;
-}
-
-/*
- * Starts a length-delimited field (sub-message or packed values); returns
- * where its content starts, for pb_end().
- */
-static size_t pb_begin(struct buf *buf, uint32_t field)
-{
-	pb_tag(buf, field, WIRE_LEN);
-	return buf->len;
-}
-
-/*
- * Ends the field pb_begin() started at start: the content's length is only
- * known now, so it is inserted before the content. Messages written this way
- * are small (one sample, one location), which keeps the move cheap.
- */
-static void pb_end(struct buf *buf, size_t start)
-{
-	uint8_t len_bytes[VARINT_MAX_BYTES];
-	size_t len, n = 0;
-	uint64_t v;
-
-	if (buf->err)
-		return;
-	len = buf->len - start;
-	v = len;
-	while (v >= 0x80) {
-		len_bytes[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	len_bytes[n++] = (uint8_t)v;
-	if (buf_reserve(buf, n)) {
-		buf->err = -ENOMEM;
-		return;
-	}
-	memmove(buf->data + start + n, buf->data + start, len);
-	memcpy(buf->data + start, len_bytes, n);
-	buf->len += n;
-}
-
-static void pb_value_type(struct buf *buf, uint32_t field, uint32_t type, uint32_t unit)
-{
-	size_t start = pb_begin(buf, field);
-
-	pb_uint64(buf, VALUE_TYPE_TYPE, type);
-	pb_uint64(buf, VALUE_TYPE_UNIT, unit);
-	pb_end(buf, start);
-}
-
-/*
  * Samples
  */
 
@@ -694,7 +483,7 @@ int pprof_builder__add_sample(struct pprof_builder *b, const uint64_t *location_
 			      size_t n_locations, int64_t count, const struct pprof_label *labels,
 			      size_t n_labels)
 {
-	struct buf *buf;
+	struct pb_buf *buf;
 	size_t saved_len, sample, field, i;
 	int64_t cpu_ns;
 	uint32_t key, str, unit;
@@ -716,41 +505,41 @@ int pprof_builder__add_sample(struct pprof_builder *b, const uint64_t *location_
 
 	buf = &b->samples;
 	saved_len = buf->len;
-	sample = pb_begin(buf, PROFILE_SAMPLE);
+	sample = pb_buf__begin(buf, PROFILE_SAMPLE);
 
 	if (n_locations) {
-		field = pb_begin(buf, SAMPLE_LOCATION_ID);
+		field = pb_buf__begin(buf, SAMPLE_LOCATION_ID);
 		for (i = 0; i < n_locations; i++)
-			pb_varint(buf, location_ids[i]);
-		pb_end(buf, field);
+			pb_buf__varint(buf, location_ids[i]);
+		pb_buf__end(buf, field);
 	}
 
-	field = pb_begin(buf, SAMPLE_VALUE);
-	pb_varint(buf, (uint64_t)count);
-	pb_varint(buf, (uint64_t)cpu_ns);
-	pb_end(buf, field);
+	field = pb_buf__begin(buf, SAMPLE_VALUE);
+	pb_buf__varint(buf, (uint64_t)count);
+	pb_buf__varint(buf, (uint64_t)cpu_ns);
+	pb_buf__end(buf, field);
 
 	for (i = 0; i < n_labels; i++) {
 		const struct pprof_label *l = &labels[i];
 
 		if (intern_string(b, l->key, &key))
 			goto err;
-		field = pb_begin(buf, SAMPLE_LABEL);
-		pb_uint64(buf, LABEL_KEY, key);
+		field = pb_buf__begin(buf, SAMPLE_LABEL);
+		pb_buf__uint64(buf, LABEL_KEY, key);
 		if (l->str) {
 			if (intern_string(b, l->str, &str))
 				goto err;
-			pb_uint64(buf, LABEL_STR, str);
+			pb_buf__uint64(buf, LABEL_STR, str);
 		} else {
 			if (intern_string(b, l->num_unit, &unit))
 				goto err;
-			pb_int64(buf, LABEL_NUM, l->num);
-			pb_uint64(buf, LABEL_NUM_UNIT, unit);
+			pb_buf__int64(buf, LABEL_NUM, l->num);
+			pb_buf__uint64(buf, LABEL_NUM_UNIT, unit);
 		}
-		pb_end(buf, field);
+		pb_buf__end(buf, field);
 	}
 
-	pb_end(buf, sample);
+	pb_buf__end(buf, sample);
 	if (buf->err) {
 		err = buf->err;
 		goto err;
@@ -768,171 +557,107 @@ err:
  * Encoding
  */
 
-struct encoder {
-	z_stream zs;
-	struct buf scratch; /* protobuf bytes not yet compressed */
-	struct buf out; /* the gzip stream */
-};
-
-/*
- * Compresses data[0..len) into enc->out; flush Z_FINISH ends the stream.
- * Returns 0 or a negative errno.
- */
-static int encoder_deflate(struct encoder *enc, const uint8_t *data, size_t len, int flush)
+static void encode_mapping(struct pb_buf *buf, const struct mapping *m, uint64_t id)
 {
-	z_stream *zs = &enc->zs;
-	int ret;
+	size_t start = pb_buf__begin(buf, PROFILE_MAPPING);
 
-	/* Without input or a finish there is nothing to do, and deflate() would say Z_BUF_ERROR. */
-	if (!len && flush != Z_FINISH)
-		return 0;
-	do {
-		/* avail_in is an unsigned int: hand over huge buffers in pieces */
-		size_t piece = len < (1u << 30) ? len : (1u << 30);
-		int mode = piece == len ? flush : Z_NO_FLUSH;
-
-		zs->next_in = (Bytef *)data;
-		zs->avail_in = (uInt)piece;
-		data += piece;
-		len -= piece;
-		for (;;) {
-			size_t room;
-
-			if (buf_reserve(&enc->out, 16384))
-				return -ENOMEM;
-			room = enc->out.cap - enc->out.len;
-			zs->next_out = enc->out.data + enc->out.len;
-			zs->avail_out = room < UINT_MAX ? (uInt)room : UINT_MAX;
-			ret = deflate(zs, mode);
-			enc->out.len = (size_t)(zs->next_out - enc->out.data);
-			if (ret == Z_STREAM_ERROR)
-				return -EIO;
-			if (mode == Z_FINISH) {
-				if (ret == Z_STREAM_END)
-					break;
-			} else if (zs->avail_in == 0 && zs->avail_out != 0) {
-				break;
-			}
-		}
-	} while (len);
-	return 0;
+	pb_buf__uint64(buf, MAPPING_ID, id);
+	pb_buf__uint64(buf, MAPPING_MEMORY_START, m->start);
+	pb_buf__uint64(buf, MAPPING_MEMORY_LIMIT, m->limit);
+	pb_buf__uint64(buf, MAPPING_FILE_OFFSET, m->file_offset);
+	pb_buf__uint64(buf, MAPPING_FILENAME, m->filename);
+	pb_buf__uint64(buf, MAPPING_BUILD_ID, m->build_id);
+	pb_buf__uint64(buf, MAPPING_HAS_FUNCTIONS, m->has_functions);
+	pb_buf__end(buf, start);
 }
 
-/* Compresses what is in the scratch buffer, once there is enough of it or at the end. */
-static int encoder_flush(struct encoder *enc, bool force)
-{
-	int err;
-
-	if (enc->scratch.err)
-		return enc->scratch.err;
-	if (!force && enc->scratch.len < ENCODE_CHUNK)
-		return 0;
-	err = encoder_deflate(enc, enc->scratch.data, enc->scratch.len, Z_NO_FLUSH);
-	enc->scratch.len = 0;
-	return err;
-}
-
-static void encode_mapping(struct buf *buf, const struct mapping *m, uint64_t id)
-{
-	size_t start = pb_begin(buf, PROFILE_MAPPING);
-
-	pb_uint64(buf, MAPPING_ID, id);
-	pb_uint64(buf, MAPPING_MEMORY_START, m->start);
-	pb_uint64(buf, MAPPING_MEMORY_LIMIT, m->limit);
-	pb_uint64(buf, MAPPING_FILE_OFFSET, m->file_offset);
-	pb_uint64(buf, MAPPING_FILENAME, m->filename);
-	pb_uint64(buf, MAPPING_BUILD_ID, m->build_id);
-	pb_uint64(buf, MAPPING_HAS_FUNCTIONS, m->has_functions);
-	pb_end(buf, start);
-}
-
-static void encode_location(struct buf *buf, const struct pprof_builder *b,
+static void encode_location(struct pb_buf *buf, const struct pprof_builder *b,
 			    const struct location *l, uint64_t id)
 {
-	size_t start = pb_begin(buf, PROFILE_LOCATION), line_start, i;
+	size_t start = pb_buf__begin(buf, PROFILE_LOCATION), line_start, i;
 
-	pb_uint64(buf, LOCATION_ID, id);
-	pb_uint64(buf, LOCATION_MAPPING_ID, l->mapping_id);
-	pb_uint64(buf, LOCATION_ADDRESS, l->address);
+	pb_buf__uint64(buf, LOCATION_ID, id);
+	pb_buf__uint64(buf, LOCATION_MAPPING_ID, l->mapping_id);
+	pb_buf__uint64(buf, LOCATION_ADDRESS, l->address);
 	for (i = 0; i < l->n_lines; i++) {
 		const struct line *line = &b->lines[l->first_line + i];
 
-		line_start = pb_begin(buf, LOCATION_LINE);
-		pb_uint64(buf, LINE_FUNCTION_ID, line->function_id);
-		pb_int64(buf, LINE_LINE, line->line);
-		pb_end(buf, line_start);
+		line_start = pb_buf__begin(buf, LOCATION_LINE);
+		pb_buf__uint64(buf, LINE_FUNCTION_ID, line->function_id);
+		pb_buf__int64(buf, LINE_LINE, line->line);
+		pb_buf__end(buf, line_start);
 	}
-	pb_end(buf, start);
+	pb_buf__end(buf, start);
 }
 
-static void encode_function(struct buf *buf, const struct function *f, uint64_t id)
+static void encode_function(struct pb_buf *buf, const struct function *f, uint64_t id)
 {
-	size_t start = pb_begin(buf, PROFILE_FUNCTION);
+	size_t start = pb_buf__begin(buf, PROFILE_FUNCTION);
 
-	pb_uint64(buf, FUNCTION_ID, id);
-	pb_uint64(buf, FUNCTION_NAME, f->name);
-	pb_uint64(buf, FUNCTION_SYSTEM_NAME, f->system_name);
-	pb_uint64(buf, FUNCTION_FILENAME, f->filename);
-	pb_end(buf, start);
+	pb_buf__uint64(buf, FUNCTION_ID, id);
+	pb_buf__uint64(buf, FUNCTION_NAME, f->name);
+	pb_buf__uint64(buf, FUNCTION_SYSTEM_NAME, f->system_name);
+	pb_buf__uint64(buf, FUNCTION_FILENAME, f->filename);
+	pb_buf__end(buf, start);
 }
 
-static int encode_profile(struct encoder *enc, const struct pprof_builder *b)
+static int encode_profile(struct pb_encoder *enc, const struct pprof_builder *b)
 {
-	struct buf *s = &enc->scratch;
+	struct pb_buf *s = &enc->scratch;
 	size_t i;
 	int err;
 
-	pb_value_type(s, PROFILE_SAMPLE_TYPE, b->str_samples, b->str_count);
-	pb_value_type(s, PROFILE_SAMPLE_TYPE, b->str_cpu, b->str_nanoseconds);
-	err = encoder_flush(enc, true);
+	pb_buf__value_type(s, PROFILE_SAMPLE_TYPE, b->str_samples, b->str_count);
+	pb_buf__value_type(s, PROFILE_SAMPLE_TYPE, b->str_cpu, b->str_nanoseconds);
+	err = pb_encoder__flush(enc, true);
 	if (err)
 		return err;
 
 	/* Samples are encoded already: compress them in place. */
-	err = encoder_deflate(enc, b->samples.data, b->samples.len, Z_NO_FLUSH);
+	err = pb_encoder__deflate(enc, b->samples.data, b->samples.len, Z_NO_FLUSH);
 	if (err)
 		return err;
 
 	for (i = 0; i < b->n_mappings; i++) {
 		encode_mapping(s, &b->mappings[i], i + 1);
-		err = encoder_flush(enc, false);
+		err = pb_encoder__flush(enc, false);
 		if (err)
 			return err;
 	}
 	for (i = 0; i < b->n_locations; i++) {
 		encode_location(s, b, &b->locations[i], i + 1);
-		err = encoder_flush(enc, false);
+		err = pb_encoder__flush(enc, false);
 		if (err)
 			return err;
 	}
 	for (i = 0; i < b->n_functions; i++) {
 		encode_function(s, &b->functions[i], i + 1);
-		err = encoder_flush(enc, false);
+		err = pb_encoder__flush(enc, false);
 		if (err)
 			return err;
 	}
 	for (i = 0; i < b->n_strings; i++) {
 		const struct string_entry *e = &b->strings[i];
 
-		pb_bytes(s, PROFILE_STRING_TABLE, b->chars.data + e->offset, e->len);
-		err = encoder_flush(enc, false);
+		pb_buf__bytes(s, PROFILE_STRING_TABLE, b->chars.data + e->offset, e->len);
+		err = pb_encoder__flush(enc, false);
 		if (err)
 			return err;
 	}
 
-	pb_int64(s, PROFILE_TIME_NANOS, b->info.time_ns);
-	pb_int64(s, PROFILE_DURATION_NANOS, b->info.duration_ns);
-	pb_value_type(s, PROFILE_PERIOD_TYPE, b->str_cpu, b->str_nanoseconds);
-	pb_int64(s, PROFILE_PERIOD, b->info.period_ns);
-	err = encoder_flush(enc, true);
+	pb_buf__int64(s, PROFILE_TIME_NANOS, b->info.time_ns);
+	pb_buf__int64(s, PROFILE_DURATION_NANOS, b->info.duration_ns);
+	pb_buf__value_type(s, PROFILE_PERIOD_TYPE, b->str_cpu, b->str_nanoseconds);
+	pb_buf__int64(s, PROFILE_PERIOD, b->info.period_ns);
+	err = pb_encoder__flush(enc, true);
 	if (err)
 		return err;
-	return encoder_deflate(enc, NULL, 0, Z_FINISH);
+	return pb_encoder__deflate(enc, NULL, 0, Z_FINISH);
 }
 
 int pprof_builder__encode(struct pprof_builder *b, void **ret_data, size_t *ret_size)
 {
-	struct encoder enc = { 0 };
+	struct pb_encoder enc = { 0 };
 	int err;
 
 	if (!b || !ret_data || !ret_size)
@@ -945,9 +670,9 @@ int pprof_builder__encode(struct pprof_builder *b, void **ret_data, size_t *ret_
 
 	err = encode_profile(&enc, b);
 	deflateEnd(&enc.zs);
-	buf_release(&enc.scratch);
+	pb_buf__release(&enc.scratch);
 	if (err) {
-		buf_release(&enc.out);
+		pb_buf__release(&enc.out);
 		return err;
 	}
 	*ret_data = enc.out.data;
