@@ -1,0 +1,15 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""What every part of the benchmarks uses: the section names, logging, the load."""
+import sys
+
+
+SECTIONS = ["bpf-cost", "aggregate", "symbolize", "slowdown", "headroom", "daemon"]
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
