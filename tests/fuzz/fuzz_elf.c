@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Fuzzes the ELF symbol loader (daemon/symbolizer.c). The symbolizer reads
- * binaries by path, so each input is written to one scratch file, reused
- * for the whole run, and a fresh symbolizer loads it: a cached one would
- * re-stat the file at most once a second and could answer for the input
- * before. Then the build ID is asked for, and the function at every few
- * bytes of the file taken as a file offset (and its frames, from DWARF, at
- * every 16th), and at a few extreme offsets.
+ * Fuzzes the ELF symbol loader (daemon/symbols/elf.c, debug_files.c,
+ * dwarf.c, inlines.c). The symbolizer reads binaries by path, so each input
+ * is written to one scratch file, reused for the whole run, and a fresh
+ * symbolizer loads it: a cached one would re-stat the file at most once a
+ * second and could answer for the input before. Then the build ID is asked
+ * for, and the function at every few bytes of the file taken as a file
+ * offset (and its frames, from DWARF, at every 16th), and at a few extreme
+ * offsets.
  * An input with a build ID is then loaded once more with a copy of itself
  * as its separate debug file (DEBUG_ROOT/.build-id/xx/yyyy.debug).
  */

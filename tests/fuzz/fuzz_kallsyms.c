@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Fuzzes the kallsyms parser of daemon/symbolizer.c: the input is written
+ * Fuzzes the kallsyms parser of daemon/symbols/kallsyms.c: the input is written
  * to one scratch file, reused for the whole run, that a fresh symbolizer
  * reads as its kallsyms. Kernel lookups are made at fixed addresses and at
  * addresses taken from the input, and every answer must point at a name.

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Unit tests of daemon/symbolizer.c. Binaries are built at test time from a
- * small C file (cc, strip, objcopy), and what the symbolizer says is checked
- * against what nm and readelf say about them.
+ * Unit tests of the symbolizer: daemon/symbols/symbolizer.c and the files
+ * symbolizer_impl.h lists. Binaries are built at test time from a small C
+ * file (cc, strip, objcopy), and what the symbolizer says is checked against
+ * what nm and readelf say about them.
  */
 #include <dlfcn.h>
 #include <errno.h>
