@@ -8,6 +8,7 @@
 # make SANITIZE=1 BUILD=build-asan   an ASan+UBSan build
 # make fuzz      build the libFuzzer targets, run each FUZZ_SECONDS (60)
 # make fuzz-smoke   the same for FUZZ_SMOKE_SECONDS (10) each, as check does
+# make check-layout  the include rules between parts and the 800-line limit
 
 BUILD ?= build
 OBJ := $(BUILD)/obj
@@ -67,8 +68,8 @@ BENCH_BINS := $(BUILD)/bench/capture $(BUILD)/bench/replay $(BUILD)/bench/symbol
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps deps-bench demo check check-asan check-unit check-integration tests install deb \
-	clean fuzz fuzz-build fuzz-smoke bench bench-build
+.PHONY: all deps deps-bench demo check check-asan check-layout check-unit check-integration tests \
+	install deb clean fuzz fuzz-build fuzz-smoke bench bench-build
 
 all: $(BUILD)/cprofd $(BUILD)/cprofctl
 
@@ -215,6 +216,10 @@ check: deps
 check-asan: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 tests
 	$(Q)FUZZ_SMOKE_SECONDS=0 tests/run.sh build-asan
+
+# The dependency rules between parts and the file-size limit (docs/ARCHITECTURE.md).
+check-layout:
+	$(Q)python3 tests/check_layout.py
 
 check-unit: tests
 	$(Q)tests/run.sh --unit $(BUILD)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * capture: loads cprofd's BPF sampler (as the daemon does, through
- * daemon/bpf_sampler.h), samples the given processes for a while and writes
+ * daemon/sampler/bpf_sampler.h), samples the given processes for a while and writes
  * every ring-buffer record to a file (bench/record_file.h) for the replay
  * harness. Prints the program's counters so a capture with losses is seen.
  *

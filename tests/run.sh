@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Runs every test and sums their results into one last line:
 #   N passed, N failed[, N skipped]
-# Each test (a unit test binary or an integration script) prints
+# Each test (the layout check, a unit test binary or an integration script) prints
 # "ok - name", "not ok - name" or "skip - name: why" lines and its own
 # "N passed, N failed" line last.
 #
@@ -50,6 +50,12 @@ run_one() {
 		failed=$((failed + 1))
 	fi
 }
+
+# The layout rules (includes one way, file sizes) hold for the sources, whatever the build.
+if [ "$mode" = all ] || [ "$mode" = unit ]; then
+	run_one "layout: self-test" python3 "$here/check_layout.py" --self-test
+	run_one "layout" python3 "$here/check_layout.py" "$here/.."
+fi
 
 first_build=$1
 for build in "$@"; do

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Fuzzes the request handlers (daemon/api.c) on a daemon without a
+ * Fuzzes the request handlers (daemon/server/api.c) on a daemon without a
  * sampler. The input is read as the start of an HTTP request,
  *
  *   METHOD SP TARGET [SP anything]

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Fuzzes the jitdump reader (daemon/jitdump.c): jit-PID.dump is written by
+ * Fuzzes the jitdump reader (daemon/symbols/jitdump.c): jit-PID.dump is written by
  * the profiled process itself, so it is as hostile as input gets. The
  * reader's own fuzz body reads the input from memory and from a file
  * through its smallest window, checks that both agree and that lookups

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Fuzzes the unwind-rule lookup of leaf-caller recovery (daemon/leaf_unwind.c):
+ * Fuzzes the unwind-rule lookup of leaf-caller recovery (daemon/sampler/leaf_unwind.c):
  * the input is an ELF file, as a target process may map any, read from
  * memory by libelf; its .eh_frame or .debug_frame is asked for the rule at
  * every few bytes of the file taken as a file offset and at a few extreme

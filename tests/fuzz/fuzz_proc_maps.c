@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Fuzzes the /proc/PID/maps parser (daemon/proc_maps.c). The input is the
+ * Fuzzes the /proc/PID/maps parser (daemon/procs/proc_maps.c). The input is the
  * text of a maps file. On success the result must keep the promises of
  * proc_maps.h: sorted, non-empty, non-overlapping areas, valid permission
  * bits and NUL-terminated paths; proc_maps__find() must agree with it.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Fuzzes the ring-buffer record decoder (daemon/record.c). The input is
+ * Fuzzes the ring-buffer record decoder (daemon/sampler/record.c). The input is
  * copied to a buffer of exactly its size, 8-byte aligned as the ring buffer
  * hands records out, so that ASan catches any read past it; an accepted
  * record has every field and every address of its stack read.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Fuzzes the task event decoder (daemon/task_events.c) and what the process
- * table makes of the events (daemon/process_table.c, proc_maps__insert()).
+ * Fuzzes the task event decoder (daemon/sampler/task_events.c) and what the process
+ * table makes of the events (daemon/procs/process_table.c, proc_maps__insert()).
  * The input is a run of records, each as long as its header says, as a CPU's
  * buffer holds them; each is copied to a buffer of exactly its size so that
  * ASan catches a read past it. Pids are folded onto four children of this

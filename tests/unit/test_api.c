@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Unit tests of daemon/api.c over a daemon core without a sampler: routing,
+ * Unit tests of daemon/server/api.c over a daemon core without a sampler: routing,
  * methods, validation of every parameter, the error bodies, and the JSON of
  * the status routes. Nothing here needs BPF or root.
  */

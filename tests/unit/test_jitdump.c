@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Unit tests of daemon/jitdump.c: dumps are built here, record by record,
+ * Unit tests of daemon/symbols/jitdump.c: dumps are built here, record by record,
  * as the specification lays them out (and as node --perf-prof writes
  * them), then read from memory, from files, and through a mapping of this
  * very process.

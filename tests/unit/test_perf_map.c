@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Unit tests of daemon/perf_map.c: good lines, malformed lines, overlaps, limits, files. */
+/* Unit tests of daemon/symbols/perf_map.c: good lines, malformed lines, overlaps, limits, files. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

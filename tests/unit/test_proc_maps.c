@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Unit tests of daemon/proc_maps.c: parsing, limits, lookup, and the real /proc. */
+/* Unit tests of daemon/procs/proc_maps.c: parsing, limits, lookup, and the real /proc. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Unit tests of daemon/stack_table.c: identity of interned stacks, reference
+ * Unit tests of daemon/profiles/stack_table.c: identity of interned stacks, reference
  * counts and id reuse, memory accounting, the memory bound, growth to many
  * stacks, and stacks without frames.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Unit tests of daemon/worker.c: jobs run on another thread, in order, come
+ * Unit tests of daemon/util/worker.c: jobs run on another thread, in order, come
  * back through the eventfd; a full queue says so; freeing with jobs queued,
  * running and done releases every one of them, and stops a long job.
  */

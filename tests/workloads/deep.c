@@ -16,7 +16,7 @@
  * a loop. deep_leaf calls leaf_start() on entry so that it is not a leaf
  * function: gcc drops the frame setup of leaf functions, and frame-pointer
  * unwinding would then lose the last descend frame (cprofd puts it back,
- * daemon/leaf_unwind.c, but perf, which depth tests compare with, does not).
+ * daemon/sampler/leaf_unwind.c, but perf, which depth tests compare with, does not).
  *
  * Prints its pid on stdout, then runs until killed or for --seconds N.
  */

@@ -22,7 +22,7 @@
  * the leaf's caller. Each hot function therefore calls start_value() once on
  * entry, before its loop: that makes it a non-leaf, so its prologue pushes
  * %rbp and a sample taken in the loop unwinds to run_workload and main.
- * (cprofd recovers a frameless leaf's caller itself, daemon/leaf_unwind.c,
+ * (cprofd recovers a frameless leaf's caller itself, daemon/sampler/leaf_unwind.c,
  * but perf -g, which the tests compare against, does not: the workaround
  * stays so both see the same stacks. tests/workloads/leaf_calls.c has the
  * real leaves.)
