@@ -31,30 +31,15 @@ size_t frame_cache__memory(const struct frame_cache *c)
 	       c->strings_capacity;
 }
 
-static size_t address_hash(uint64_t vaddr, size_t capacity)
-{
-	return (size_t)((vaddr * 0x9e3779b97f4a7c15ull) >> 20) & (capacity - 1);
-}
-
 /* The slot of vaddr, or the free slot where it would go (capacity must be non-zero). */
 static struct address_slot *frame_cache__slot(const struct frame_cache *c, uint64_t vaddr)
 {
 	size_t i;
 
-	for (i = address_hash(vaddr, c->capacity); c->slots[i].used && c->slots[i].vaddr != vaddr;
-	     i = (i + 1) & (c->capacity - 1))
+	for (i = frame_cache__hash(vaddr, c->capacity);
+	     c->slots[i].used && c->slots[i].vaddr != vaddr; i = (i + 1) & (c->capacity - 1))
 		;
 	return &c->slots[i];
-}
-
-const struct address_slot *frame_cache__find(const struct frame_cache *c, uint64_t vaddr)
-{
-	const struct address_slot *slot;
-
-	if (!c->capacity)
-		return NULL;
-	slot = frame_cache__slot(c, vaddr);
-	return slot->used ? slot : NULL;
 }
 
 static int frame_cache__grow_slots(struct frame_cache *c)

@@ -16,12 +16,6 @@
 
 #include "symbolizer_impl.h"
 
-void names__reset(struct symbolizer *s)
-{
-	while (s->n_scratch)
-		free(s->scratch[--s->n_scratch]);
-}
-
 /*
  * The display name of a symbol: Itanium C++ and Rust (legacy, without its
  * hash, and v0) names demangled, without parameter lists, as perf and pprof

@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -365,8 +366,12 @@ void binary__inlined_frames(struct symbolizer *s, struct binary *b, uint64_t vad
 
 /* ---- names.c ---- */
 
-/* Frees the names made for the last lookup. */
-void names__reset(struct symbolizer *s);
+/* Frees the names made for the last lookup. Inline: every lookup starts with it. */
+static inline void names__reset(struct symbolizer *s)
+{
+	while (s->n_scratch)
+		free(s->scratch[--s->n_scratch]);
+}
 /* name demangled for display, or name itself; valid until names__reset(). */
 const char *names__demangle(struct symbolizer *s, const char *name);
 /*
@@ -382,8 +387,29 @@ const char *names__die_function(struct symbolizer *s, const struct binary *b, Dw
 void frame_cache__clear(struct frame_cache *c);
 /* Bytes c holds. */
 size_t frame_cache__memory(const struct frame_cache *c);
-/* The slot of vaddr, or NULL when c does not remember it. */
-const struct address_slot *frame_cache__find(const struct frame_cache *c, uint64_t vaddr);
+/* Where vaddr's slot is looked for first (capacity: a power of two). */
+static inline size_t frame_cache__hash(uint64_t vaddr, size_t capacity)
+{
+	return (size_t)((vaddr * 0x9e3779b97f4a7c15ull) >> 20) & (capacity - 1);
+}
+
+/*
+ * The slot of vaddr, or NULL when c does not remember it. Inline: a warm
+ * lookup is this and little else.
+ */
+static inline const struct address_slot *frame_cache__find(const struct frame_cache *c,
+							   uint64_t vaddr)
+{
+	size_t i;
+
+	if (!c->capacity)
+		return NULL;
+	for (i = frame_cache__hash(vaddr, c->capacity); c->slots[i].used;
+	     i = (i + 1) & (c->capacity - 1))
+		if (c->slots[i].vaddr == vaddr)
+			return &c->slots[i];
+	return NULL;
+}
 /* Copies in the n frames found at vaddr; past c's bounds, quietly does not. */
 void frame_cache__add(struct frame_cache *c, uint64_t vaddr, const struct symbol_frame *frames,
 		      size_t n);
