@@ -15,7 +15,28 @@
 
 static const struct option status_options[] = { COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
 
-static void print_status_table(const struct json_value *daemon, const struct json_value *sessions)
+/* The socket's connections: what is open, and what the limits refused or ended. */
+static void print_connections(const struct json_value *connections)
+{
+	char cells[9][CELL_SIZE];
+
+	if (!connections || json__type(connections) != JSON_OBJECT)
+		return;
+	printf("connections %s open (%s root's) of %s, %s per uid; refused %s (uid's share) "
+	       "and %s (full), ended %s (header deadline), %s (incomplete), %s (idle)\n",
+	       format_count(connections, "open", cells[0]),
+	       format_count(connections, "open_root", cells[1]),
+	       format_count(connections, "max_connections", cells[2]),
+	       format_count(connections, "max_connections_per_uid", cells[3]),
+	       format_count(connections, "refused_per_uid", cells[4]),
+	       format_count(connections, "refused_full", cells[5]),
+	       format_count(connections, "closed_header_deadline", cells[6]),
+	       format_count(connections, "closed_incomplete", cells[7]),
+	       format_count(connections, "closed_idle", cells[8]));
+}
+
+static void print_status_table(const struct json_value *daemon, const struct json_value *sessions,
+			       const struct json_value *connections)
 {
 	char cells[8][CELL_SIZE];
 	const struct json_value *session;
@@ -38,6 +59,7 @@ static void print_status_table(const struct json_value *daemon, const struct jso
 	       format_bytes(daemon, "stack_table_limit_bytes", cells[3]),
 	       format_count(daemon, "stack_table_stacks", cells[4]),
 	       format_bytes(daemon, "symbolizer_bytes", cells[5]));
+	print_connections(connections);
 	if (json__array_length(sessions) == 0) {
 		printf("no sessions\n");
 		return;
@@ -97,7 +119,7 @@ static int do_status(const struct command *command, const struct command_args *a
 		     "no \"daemon\" object or no \"sessions\" array");
 		goto out;
 	}
-	print_status_table(daemon, sessions);
+	print_status_table(daemon, sessions, json__object_get(root, "connections"));
 	status = 0;
 out:
 	json__free(root);

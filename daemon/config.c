@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,6 +38,16 @@ void config__init(struct config *c)
 	c->drain_interval_ms = 100;
 	c->debuginfod_timeout_s = 30;
 	c->debuginfod_backoff_s = 60;
+	/*
+	 * cprofctl holds one connection per command, a scraper one per profile:
+	 * 8 is room for a busy user, and 7 of them fill the share of all but
+	 * root, whose 8 stay free for root's status and stop.
+	 */
+	c->max_connections = 64;
+	c->max_connections_per_uid = 8;
+	c->root_reserved_connections = 8;
+	c->header_timeout_ms = 2000;
+	c->idle_timeout_s = 10;
 }
 
 int config__parse_size(const char *s, size_t *ret)
@@ -228,10 +239,43 @@ static const struct key keys[] = {
 	  "space-separated http://, https:// or file:// URLs (at most 1024 characters)" },
 	{ "debuginfod_timeout", CONFIG_DEBUGINFOD_TIMEOUT, "an integer from 1 to 3600" },
 	{ "debuginfod_backoff", CONFIG_DEBUGINFOD_BACKOFF, "an integer from 1 to 86400" },
+	{ "max_connections", CONFIG_MAX_CONNECTIONS, "an integer from 2 to 4096" },
+	{ "max_connections_per_uid", CONFIG_MAX_CONNECTIONS_PER_UID, "an integer from 1 to 4096" },
+	{ "root_reserved_connections", CONFIG_ROOT_RESERVED_CONNECTIONS,
+	  "an integer from 0 to 4095" },
+	{ "header_timeout_ms", CONFIG_HEADER_TIMEOUT_MS, "an integer from 100 to 60000" },
+	{ "idle_timeout", CONFIG_IDLE_TIMEOUT, "an integer from 1 to 3600" },
+};
+
+/* Keys whose value is a plain number in a range, and where it goes. */
+static const struct {
+	enum config_key bit;
+	unsigned long long min, max;
+	size_t offset; /* of an unsigned int in struct config */
+} number_keys[] = {
+	{ CONFIG_MAX_CONNECTIONS, 2, CPROF_MAX_CONNECTIONS,
+	  offsetof(struct config, max_connections) },
+	{ CONFIG_MAX_CONNECTIONS_PER_UID, 1, CPROF_MAX_CONNECTIONS,
+	  offsetof(struct config, max_connections_per_uid) },
+	{ CONFIG_ROOT_RESERVED_CONNECTIONS, 0, CPROF_MAX_CONNECTIONS - 1,
+	  offsetof(struct config, root_reserved_connections) },
+	{ CONFIG_HEADER_TIMEOUT_MS, 100, 60000, offsetof(struct config, header_timeout_ms) },
+	{ CONFIG_IDLE_TIMEOUT, 1, 3600, offsetof(struct config, idle_timeout_s) },
 };
 
 static int set_value(struct config *c, enum config_key bit, const char *value)
 {
+	for (size_t i = 0; i < sizeof(number_keys) / sizeof(number_keys[0]); i++) {
+		unsigned long long v;
+		int err;
+
+		if (number_keys[i].bit != bit)
+			continue;
+		err = parse_number(value, number_keys[i].min, number_keys[i].max, &v);
+		if (!err)
+			*(unsigned int *)((char *)c + number_keys[i].offset) = (unsigned int)v;
+		return err;
+	}
 	switch (bit) {
 	case CONFIG_HZ:
 		return config__parse_hz(value, &c->hz);
@@ -261,8 +305,9 @@ static int set_value(struct config *c, enum config_key bit, const char *value)
 				(unsigned int)v;
 		return err;
 	}
+	default: /* the number keys, above */
+		return -EINVAL;
 	}
-	return -EINVAL;
 }
 
 static void set_error(char *err, size_t err_size, const char *fmt, ...)
@@ -345,6 +390,34 @@ static int parse_line(struct config *c, char *line, unsigned int number, char *e
 	return 0;
 }
 
+/*
+ * The connection limits must fit in each other. Shares left at their
+ * defaults shrink to fit a small max_connections; ones given must fit.
+ */
+static int check_connections(struct config *c, char *err, size_t err_size)
+{
+	if (!(c->set & CONFIG_MAX_CONNECTIONS_PER_UID) &&
+	    c->max_connections_per_uid > c->max_connections)
+		c->max_connections_per_uid = c->max_connections;
+	if (!(c->set & CONFIG_ROOT_RESERVED_CONNECTIONS) &&
+	    c->root_reserved_connections >= c->max_connections)
+		c->root_reserved_connections = c->max_connections / 2;
+	if (c->max_connections_per_uid > c->max_connections) {
+		set_error(err, err_size,
+			  "max_connections_per_uid (%u) is more than max_connections (%u)",
+			  c->max_connections_per_uid, c->max_connections);
+		return -EINVAL;
+	}
+	if (c->root_reserved_connections >= c->max_connections) {
+		set_error(
+			err, err_size,
+			"root_reserved_connections (%u) leaves none of max_connections (%u) to others",
+			c->root_reserved_connections, c->max_connections);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int config__parse(struct config *c, const char *text, size_t size, char *err, size_t err_size)
 {
 	struct config next = *c;
@@ -377,6 +450,9 @@ int config__parse(struct config *c, const char *text, size_t size, char *err, si
 			break;
 	}
 	free(copy);
+	if (ret)
+		return ret;
+	ret = check_connections(&next, err, err_size);
 	if (ret)
 		return ret;
 	*c = next;

@@ -15,6 +15,11 @@
  *   debuginfod_timeout = 30     seconds one debug file fetch may take
  *   debuginfod_backoff = 60     seconds before a build ID that failed is asked again (x10
  *                               when the servers said they do not have it)
+ *   max_connections = 64        connections to the socket at once
+ *   max_connections_per_uid = 8 of them, one uid's (root excepted)
+ *   root_reserved_connections = 8  of them, for root only
+ *   header_timeout_ms = 2000    from connect (or the last reply) to a whole request header
+ *   idle_timeout = 10           seconds a connection may make no progress
  *
  * Sizes take a K, M or G suffix (powers of 1024).
  */
@@ -41,6 +46,11 @@ enum config_key {
 	CONFIG_DEBUGINFOD_URLS = 1u << 7,
 	CONFIG_DEBUGINFOD_TIMEOUT = 1u << 8,
 	CONFIG_DEBUGINFOD_BACKOFF = 1u << 9,
+	CONFIG_MAX_CONNECTIONS = 1u << 10,
+	CONFIG_MAX_CONNECTIONS_PER_UID = 1u << 11,
+	CONFIG_ROOT_RESERVED_CONNECTIONS = 1u << 12,
+	CONFIG_HEADER_TIMEOUT_MS = 1u << 13,
+	CONFIG_IDLE_TIMEOUT = 1u << 14,
 };
 
 struct config {
@@ -54,6 +64,12 @@ struct config {
 	char debuginfod_urls[CONFIG_URLS_MAX + 1]; /* "": $DEBUGINFOD_URLS, if any */
 	unsigned int debuginfod_timeout_s; /* 1..3600 */
 	unsigned int debuginfod_backoff_s; /* 1..86400 */
+	/* The socket's connections: 2..CPROF_MAX_CONNECTIONS in all. */
+	unsigned int max_connections;
+	unsigned int max_connections_per_uid; /* 1..max_connections; root has no share */
+	unsigned int root_reserved_connections; /* 0..max_connections - 1 */
+	unsigned int header_timeout_ms; /* 100..60000 */
+	unsigned int idle_timeout_s; /* 1..3600 */
 	unsigned int set; /* enum config_key bits given explicitly */
 };
 

@@ -590,7 +590,6 @@ void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon, 
 {
 	struct symbolizer_stats symbols;
 
-	json_writer__object_begin(w);
 	if (daemon) {
 		json_writer__key(w, "daemon");
 		json_writer__object_begin(w);
@@ -670,7 +669,6 @@ void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon, 
 		write_session(d, s, w);
 	}
 	json_writer__array_end(w);
-	json_writer__object_end(w);
 }
 
 int cprofd__ring_fd(const struct cprofd *d)

@@ -123,8 +123,10 @@ int cprofd__stop_session(struct cprofd *d, pid_t pid, void **ret_data, size_t *r
 bool cprofd__has_session(const struct cprofd *d, pid_t pid);
 
 /*
- * Writes {"sessions":[...]} or, with daemon, {"daemon":{...},"sessions":[...]},
- * listing every session for root (viewer 0) and only their own for others.
+ * Writes the members "sessions":[...] or, with daemon, "daemon":{...},
+ * "sessions":[...] into an object the caller opened (and closes, after
+ * members of its own), listing every session for root (viewer 0) and only
+ * their own for others.
  */
 void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon, uid_t viewer);
 /* Writes one session object (for the reply to a start). */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/signalfd.h>
@@ -30,6 +31,7 @@
 #include "cprof_protocol.h"
 #include "cprof_record.h"
 #include "cprofd.h"
+#include "listen_socket.h"
 #include "server/http_server.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -236,73 +238,9 @@ static int load_config(const struct options *o, struct config *ret, char *err, s
 	return 0;
 }
 
-/* Creates every missing directory above path (mode 0755). */
-static void make_parent_dirs(const char *path)
-{
-	char dir[PATH_MAX];
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(dir, 0755);
-		*p = '/';
-	}
-}
-
-/*
- * Binds the Unix socket, mode 0660. A stale socket file is replaced, but
- * never one a live daemon still answers on.
- */
-static int listen_unix(const char *path)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd, err;
-
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(addr.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	make_parent_dirs(path);
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
-		close(fd);
-		return -EADDRINUSE;
-	}
-	close(fd);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) || chmod(path, 0660) ||
-	    listen(fd, 64)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-/* Gives the socket file to group (when not ""). Returns 0 or a negative errno. */
-static int set_socket_group(const char *path, const char *group)
-{
-	struct group *gr;
-
-	if (!*group)
-		return 0;
-	errno = 0;
-	gr = getgrnam(group);
-	if (!gr)
-		return errno ? -errno : -ENOENT;
-	if (chown(path, (uid_t)-1, gr->gr_gid))
-		return -errno;
-	return 0;
-}
-
 struct loop_ctx {
 	struct cprofd *cprofd;
+	struct http_server *http;
 	const struct options *options;
 	struct config config; /* in force */
 	bool own_socket; /* bound by us, not passed by systemd */
@@ -315,6 +253,41 @@ struct loop_ctx {
 	unsigned int status_hz;
 	bool status_sent;
 };
+
+/*
+ * Each connection is an fd: take the hard limit of open files, as far as
+ * max_connections could need, rather than the soft one (1024 under
+ * systemd's default) that would make accept() fail first.
+ */
+static void raise_fd_limit(const struct config *c)
+{
+	struct rlimit r;
+	rlim_t want = (rlim_t)CPROF_MAX_CONNECTIONS + 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) || r.rlim_cur >= want)
+		return;
+	r.rlim_cur = r.rlim_max < want ? r.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &r))
+		log_debug("raising the limit of open files: %s", strerror(errno));
+	if (r.rlim_cur < (rlim_t)c->max_connections + 256)
+		log_msg(LOG_NOTICE,
+			"%llu open files at most: fewer than max_connections (%u) needs",
+			(unsigned long long)r.rlim_cur, c->max_connections);
+}
+
+/* The limits on the socket's connections, as the configuration gives them. */
+static struct connection_limits connection_limits(const struct config *c)
+{
+	return (struct connection_limits){
+		.admission = {
+			.max_connections = c->max_connections,
+			.max_per_uid = c->max_connections_per_uid,
+			.root_reserved = c->root_reserved_connections,
+		},
+		.header_timeout_ms = c->header_timeout_ms,
+		.idle_timeout_s = c->idle_timeout_s,
+	};
+}
 
 static int on_ring_ready(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
@@ -383,6 +356,7 @@ static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si,
 {
 	struct loop_ctx *ctx = userdata;
 	struct config next, *cur = &ctx->config;
+	struct connection_limits limits;
 	char err[256];
 	int r;
 
@@ -394,7 +368,7 @@ static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si,
 		goto out;
 	}
 	if (ctx->own_socket && strcmp(next.socket_group, cur->socket_group)) {
-		r = set_socket_group(ctx->options->socket_path, next.socket_group);
+		r = listen_socket__set_group(ctx->options->socket_path, next.socket_group);
 		if (r) {
 			log_err("reloading %s: socket_group %s: %s; keeping the running "
 				"configuration",
@@ -426,6 +400,13 @@ static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si,
 	next.debuginfod_backoff_s = cur->debuginfod_backoff_s;
 	memcpy(next.debuginfod_urls, cur->debuginfod_urls, sizeof(next.debuginfod_urls));
 
+	limits = connection_limits(&next);
+	if (ctx->http && http_server__set_limits(ctx->http, &limits)) {
+		log_err("reloading %s: connection limits do not fit together; keeping the running "
+			"configuration",
+			ctx->options->config_path);
+		goto out;
+	}
 	cprofd__set_default_hz(ctx->cprofd, next.hz);
 	ctx->drain_interval_us = next.drain_interval_ms * 1000ull;
 	*cur = next;
@@ -540,24 +521,6 @@ static void save_sessions(struct cprofd *d)
 }
 
 /*
- * The fd systemd passed (cprofd.socket), if any: it must be one listening
- * Unix stream socket. Returns the fd, -ENOENT when none was passed, or
- * another negative errno.
- */
-static int socket_from_systemd(void)
-{
-	int n = sd_listen_fds(1);
-
-	if (n < 0)
-		return n;
-	if (n == 0)
-		return -ENOENT;
-	if (n > 1 || sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0)
-		return -EBADF;
-	return SD_LISTEN_FDS_START;
-}
-
-/*
  * libdebuginfod reads its settings from the environment: they are set here,
  * once, before the worker thread that reads them exists. The URLs are the
  * configuration's, else $DEBUGINFOD_URLS; the cache is $CACHE_DIRECTORY
@@ -605,6 +568,7 @@ int main(int argc, char **argv)
 	struct loop_ctx ctx = { .options = &options };
 	struct cprofd_options cprofd_options = {};
 	struct http_server *http = NULL;
+	struct connection_limits limits;
 	sd_event_source *ring_source = NULL;
 	sd_event *loop = NULL;
 	int listen_fd = -1, err;
@@ -645,9 +609,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	listen_fd = socket_from_systemd();
+	raise_fd_limit(&ctx.config);
+	listen_fd = listen_socket__from_systemd();
 	if (listen_fd == -ENOENT) {
-		listen_fd = listen_unix(options.socket_path);
+		listen_fd = listen_socket__bind(options.socket_path);
 		if (listen_fd < 0) {
 			log_err("listening on %s: %s", options.socket_path,
 				listen_fd == -EADDRINUSE ? "another cprofd answers there"
@@ -656,7 +621,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		ctx.own_socket = true;
-		err = set_socket_group(options.socket_path, ctx.config.socket_group);
+		err = listen_socket__set_group(options.socket_path, ctx.config.socket_group);
 		if (err) {
 			log_err("giving %s to group %s: %s", options.socket_path,
 				ctx.config.socket_group,
@@ -702,11 +667,13 @@ int main(int argc, char **argv)
 		goto out_loop_error;
 	sd_event_source_set_enabled(ctx.status_timer, SD_EVENT_ON);
 
-	http = http_server__new(loop, listen_fd, ctx.cprofd);
+	limits = connection_limits(&ctx.config);
+	http = http_server__new(loop, listen_fd, ctx.cprofd, &limits);
 	if (!http) {
 		err = -errno;
 		goto out_loop_error;
 	}
+	ctx.http = http;
 
 	/*
 	 * Ready means loaded: the program and its maps are in the kernel. Perf

@@ -32,6 +32,8 @@
 #define CPROF_MIN_HZ 1
 #define CPROF_MAX_HZ 10000
 #define CPROF_MAX_PROFILE_SECONDS 3600
+/* Connections to the daemon at once, at most, whatever cprofd.conf says. */
+#define CPROF_MAX_CONNECTIONS 4096
 
 #define CPROF_ROUTE_SESSIONS "/v1/sessions"
 #define CPROF_ROUTE_SESSIONS_PREFIX "/v1/sessions/"

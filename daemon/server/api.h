@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "access.h"
+#include "admission.h"
 #include "cprofd.h"
 
 struct api_request {
@@ -24,6 +25,8 @@ struct api_request {
 	/* Returns the query parameter's value, or NULL when absent. */
 	const char *(*get_param)(void *ctx, const char *name);
 	void *ctx;
+	/* The server's connections, for the daemon's status; NULL: not shown. */
+	const struct connection_report *connections;
 };
 
 /* A profile request waiting for its symbols to load. */

@@ -25,11 +25,15 @@
 #include "access.h"
 #include "api.h"
 #include "cprof_protocol.h"
+#include "listener.h"
 #include "util/log.h"
 
-/* Limits on what a client may make us hold. */
-#define MAX_CONNECTIONS 64
-#define CONNECTION_TIMEOUT_S 10 /* idle connections are closed after this */
+/*
+ * Limits on what a client may make us hold. Who gets a connection is the
+ * listener's (config: max_connections and the rest); libmicrohttpd's own
+ * limit sits above the largest allowed, so it never refuses first.
+ */
+#define MHD_CONNECTION_LIMIT (CPROF_MAX_CONNECTIONS + 64)
 #define CONNECTION_MEMORY_BYTES (64 * 1024)
 #define MAX_REQUEST_BODY_BYTES 4096
 /* At shutdown, replies still going out get at most 20 x 100 ms. */
@@ -58,6 +62,7 @@ struct http_server {
 	sd_event *loop;
 	struct cprofd *cprofd;
 	struct MHD_Daemon *mhd;
+	struct listener *listener; /* accepts, admits, ends the connections that stall */
 	sd_event_source *io;
 	sd_event_source *timeout;
 	sd_event_source *retry; /* retries the requests waiting for symbols */
@@ -257,11 +262,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 		.get_param = get_param,
 		.ctx = connection,
 	};
+	struct connection_report connections;
 	struct api_response resp;
 
 	if (!state) {
 		const union MHD_ConnectionInfo *info;
 
+		/* The first call of a request: its header is whole. */
+		listener__header_done(connection);
 		state = calloc(1, sizeof(*state));
 		if (!state)
 			return MHD_NO;
@@ -289,6 +297,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 	}
 
 	req.peer = state->peer_known ? &state->peer : NULL;
+	listener__report(s->listener, &connections);
+	req.connections = &connections;
 	api__handle(s->cprofd, &req, &resp);
 	if (resp.defer_seconds) {
 		state->deferred_pid = resp.defer_pid;
@@ -307,6 +317,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
 {
 	struct request_state *state = *con_cls;
 
+	listener__request_done(connection, toe);
 	if (!state)
 		return;
 	if (state->deferred && state->timer) {
@@ -352,6 +363,20 @@ static void run_mhd(struct http_server *s)
 	}
 }
 
+static void run_mhd_for_listener(void *ctx)
+{
+	run_mhd(ctx);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *s = cls;
+
+	if (s->listener)
+		listener__on_connection(s->listener, connection, socket_context, code);
+}
+
 static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
 	run_mhd(userdata);
@@ -376,7 +401,8 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", line);
 }
 
-struct http_server *http_server__new(sd_event *loop, int listen_fd, struct cprofd *cprofd)
+struct http_server *http_server__new(sd_event *loop, int listen_fd, struct cprofd *cprofd,
+				     const struct connection_limits *limits)
 {
 	const union MHD_DaemonInfo *info;
 	struct http_server *s;
@@ -388,14 +414,15 @@ struct http_server *http_server__new(sd_event *loop, int listen_fd, struct cprof
 	s->loop = sd_event_ref(loop);
 	s->cprofd = cprofd;
 	/* clang-format off: one option and its value per line */
-	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+				  MHD_USE_NO_LISTEN_SOCKET,
 				  0, NULL, NULL, on_request, s,
 				  MHD_OPTION_EXTERNAL_LOGGER, log_mhd, s,
-				  MHD_OPTION_LISTEN_SOCKET, listen_fd,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MHD_CONNECTION_LIMIT,
+				  MHD_OPTION_CONNECTION_TIMEOUT, limits->idle_timeout_s,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_BYTES,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 				  MHD_OPTION_END);
 	/* clang-format on */
 	if (!s->mhd) {
@@ -418,6 +445,11 @@ struct http_server *http_server__new(sd_event *loop, int listen_fd, struct cprof
 	if (err < 0)
 		goto err;
 	sd_event_source_set_enabled(s->retry, SD_EVENT_OFF);
+	s->listener = listener__new(loop, listen_fd, s->mhd, limits, run_mhd_for_listener, s);
+	if (!s->listener) {
+		err = -errno;
+		goto err;
+	}
 	cprofd__set_symbols_callback(cprofd, on_symbols_loaded, s);
 	return s;
 err:
@@ -466,11 +498,15 @@ void http_server__free(struct http_server *s)
 	/* Off the loop first: stopping libmicrohttpd closes the fd the loop watches. */
 	sd_event_source_disable_unref(s->io);
 	sd_event_source_disable_unref(s->timeout);
-	if (s->mhd) {
-		/* The listening socket stays the caller's: without this, stopping closes it. */
-		MHD_quiesce_daemon(s->mhd);
+	/* Its connections' notes go as libmicrohttpd closes them: the listener last. */
+	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
-	}
+	listener__free(s->listener);
 	sd_event_unref(s->loop);
 	free(s);
+}
+
+int http_server__set_limits(struct http_server *s, const struct connection_limits *limits)
+{
+	return listener__set_limits(s->listener, limits);
 }

@@ -9,15 +9,20 @@
 
 #include <systemd/sd-event.h>
 
+#include "admission.h"
 #include "cprofd.h"
 
 struct http_server;
 
 /*
- * Serves connections accepted on listen_fd (which stays the caller's).
- * Returns the server, or NULL with errno set.
+ * Serves connections accepted on listen_fd (which stays the caller's),
+ * within limits (admission.h). Returns the server, or NULL with errno set.
  */
-struct http_server *http_server__new(sd_event *loop, int listen_fd, struct cprofd *cprofd);
+struct http_server *http_server__new(sd_event *loop, int listen_fd, struct cprofd *cprofd,
+				     const struct connection_limits *limits);
+
+/* New limits for new connections (a reload): 0, or -EINVAL keeping the old ones. */
+int http_server__set_limits(struct http_server *s, const struct connection_limits *limits);
 
 /* Stops serving; timed profiles still waiting are ended and sent first. */
 void http_server__free(struct http_server *s);

@@ -291,8 +291,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data, *end = text + size, *p;
 	struct params params = {};
+	/* The server's connection counts, as status shows them (on every other input). */
+	static const struct connection_report connections = {
+		.limits = { .admission = { 64, 8, 8 }, .header_timeout_ms = 2000,
+			    .idle_timeout_s = 10 },
+		.stats = { .open = 1, .admitted = 1 },
+	};
 	struct api_request req = { .get_param = get_param, .ctx = &params,
-				   .peer = size & 1 ? &user_peer : &root_peer };
+				   .peer = size & 1 ? &user_peer : &root_peer,
+				   .connections = size & 2 ? &connections : NULL };
 	struct api_response resp;
 	const char *target, *query;
 	char *method, *path;

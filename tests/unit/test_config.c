@@ -88,6 +88,48 @@ static void test_debuginfod_keys(void)
 	ASSERT_STREQ(c.debuginfod_urls, "");
 }
 
+static void test_connection_keys(void)
+{
+	const char *text = "max_connections = 640\n"
+			   "max_connections_per_uid = 80\n"
+			   "root_reserved_connections = 80\n"
+			   "header_timeout_ms = 500\n"
+			   "idle_timeout = 30\n";
+	char err[256] = "";
+	struct config c;
+
+	config__init(&c);
+	ASSERT_EQ(c.max_connections, 64);
+	ASSERT_EQ(c.max_connections_per_uid, 8);
+	ASSERT_EQ(c.root_reserved_connections, 8);
+	ASSERT_EQ(c.header_timeout_ms, 2000);
+	ASSERT_EQ(c.idle_timeout_s, 10);
+	if (!ASSERT_OK(parse(&c, text, err, sizeof(err))))
+		printf("#   %s\n", err);
+	ASSERT_EQ(c.max_connections, 640);
+	ASSERT_EQ(c.max_connections_per_uid, 80);
+	ASSERT_EQ(c.root_reserved_connections, 80);
+	ASSERT_EQ(c.header_timeout_ms, 500);
+	ASSERT_EQ(c.idle_timeout_s, 30);
+
+	/* Shares left at their defaults shrink to fit a small total. */
+	config__init(&c);
+	ASSERT_OK(parse(&c, "max_connections = 4\n", err, sizeof(err)));
+	ASSERT_EQ(c.max_connections_per_uid, 4);
+	ASSERT_EQ(c.root_reserved_connections, 2);
+	/* Shares given must fit. */
+	config__init(&c);
+	ASSERT_EQ(parse(&c, "max_connections = 4\nmax_connections_per_uid = 5\n", err, sizeof(err)),
+		  -EINVAL);
+	ASSERT_STREQ(err, "max_connections_per_uid (5) is more than max_connections (4)");
+	ASSERT_EQ(c.max_connections, 64);
+	ASSERT_EQ(
+		parse(&c, "max_connections = 4\nroot_reserved_connections = 4\n", err, sizeof(err)),
+		-EINVAL);
+	ASSERT_STREQ(err, "root_reserved_connections (4) leaves none of max_connections (4) to "
+			  "others");
+}
+
 static void test_empty_file_keeps_values(void)
 {
 	char err[256];
@@ -154,6 +196,18 @@ static void test_errors(void)
 		  "line 1: debuginfod_timeout: '0' is not an integer from 1 to 3600" },
 		{ "debuginfod_backoff = 86401\n",
 		  "line 1: debuginfod_backoff: '86401' is not an integer from 1 to 86400" },
+		{ "max_connections = 1\n",
+		  "line 1: max_connections: '1' is not an integer from 2 to 4096" },
+		{ "max_connections = 4097\n",
+		  "line 1: max_connections: '4097' is not an integer from 2 to 4096" },
+		{ "max_connections_per_uid = 0\n",
+		  "line 1: max_connections_per_uid: '0' is not an integer from 1 to 4096" },
+		{ "root_reserved_connections = 4096\n",
+		  "line 1: root_reserved_connections: '4096' is not an integer from 0 to 4095" },
+		{ "header_timeout_ms = 99\n",
+		  "line 1: header_timeout_ms: '99' is not an integer from 100 to 60000" },
+		{ "idle_timeout = 0\n",
+		  "line 1: idle_timeout: '0' is not an integer from 1 to 3600" },
 		{ "[cprofd]\n", "line 1: expected 'key = value'" },
 		{ "= 5\n", "line 1: unknown key ''" },
 	};
@@ -246,6 +300,7 @@ int main(void)
 	RUN_TEST(test_defaults);
 	RUN_TEST(test_every_key);
 	RUN_TEST(test_debuginfod_keys);
+	RUN_TEST(test_connection_keys);
 	RUN_TEST(test_empty_file_keeps_values);
 	RUN_TEST(test_errors);
 	RUN_TEST(test_bad_file_applies_nothing);
