@@ -266,6 +266,7 @@ static int run_encode(unsigned int n_stacks, unsigned int depth, unsigned int n_
 	uint64_t text_size = (uint64_t)(uintptr_t)etext - text;
 	void *data = NULL;
 	size_t data_size = 0;
+	uint64_t unmapped;
 	uint64_t t0, t1;
 	int err;
 
@@ -304,7 +305,8 @@ static int run_encode(unsigned int n_stacks, unsigned int depth, unsigned int n_
 	printf("counts %zu\n", st.sessions[0]->n_counts);
 
 	t0 = clock_ns(CLOCK_MONOTONIC);
-	err = profile__build(st.sessions[0], st.stacks, st.processes, symbols, &data, &data_size);
+	err = profile__build(st.sessions[0], st.stacks, st.processes, symbols, &data, &data_size,
+			     &unmapped);
 	t1 = clock_ns(CLOCK_MONOTONIC);
 	if (err) {
 		fprintf(stderr, "replay: building the profile: %s\n", strerror(-err));
@@ -315,7 +317,8 @@ static int run_encode(unsigned int n_stacks, unsigned int depth, unsigned int n_
 	/* A second build finds every binary's symbols cached, as a daemon that ran a while does. */
 	free(data);
 	t0 = clock_ns(CLOCK_MONOTONIC);
-	err = profile__build(st.sessions[0], st.stacks, st.processes, symbols, &data, &data_size);
+	err = profile__build(st.sessions[0], st.stacks, st.processes, symbols, &data, &data_size,
+			     &unmapped);
 	t1 = clock_ns(CLOCK_MONOTONIC);
 	if (err) {
 		fprintf(stderr, "replay: building the profile: %s\n", strerror(-err));

@@ -50,6 +50,7 @@ enum summary_field {
 	SUMMARY_LOST,
 	SUMMARY_DURATION_NS,
 	SUMMARY_STACKS,
+	SUMMARY_UNMAPPED,
 	SUMMARY_FIELDS,
 };
 
@@ -58,6 +59,7 @@ static const char *const summary_json_names[SUMMARY_FIELDS] = {
 	[SUMMARY_LOST] = CPROF_JSON_LOST,
 	[SUMMARY_DURATION_NS] = CPROF_JSON_DURATION_NS,
 	[SUMMARY_STACKS] = CPROF_JSON_STACKS,
+	[SUMMARY_UNMAPPED] = CPROF_JSON_UNMAPPED,
 };
 
 /* "wrote FILE: N samples, ..." or its JSON; a missing header shows as "?" or null. */
@@ -83,10 +85,15 @@ static int print_summary(int pid, const char *path, uint64_t bytes,
 	}
 	if (!global_options.json_output) {
 		/* With the profile on standard output, the summary goes beside it. */
-		fprintf(strcmp(path, "-") ? stdout : stderr,
-			"wrote %s: %s samples, %s lost, %s s, %s distinct stacks\n", path,
+		FILE *out = strcmp(path, "-") ? stdout : stderr;
+
+		fprintf(out, "wrote %s: %s samples, %s lost, %s s, %s distinct stacks", path,
 			cells[SUMMARY_SAMPLES], cells[SUMMARY_LOST], cells[SUMMARY_DURATION_NS],
 			cells[SUMMARY_STACKS]);
+		/* Said only when it happened: the maps of their processes were lost. */
+		if (known[SUMMARY_UNMAPPED] && values[SUMMARY_UNMAPPED])
+			fprintf(out, ", %s in no known mapping", cells[SUMMARY_UNMAPPED]);
+		fputc('\n', out);
 		return 0;
 	}
 	json_writer__init(&writer);
@@ -129,6 +136,7 @@ int fetch_profile(const char *method, const char *target, long timeout_seconds, 
 		[SUMMARY_LOST] = { .name = CPROF_HEADER_LOST },
 		[SUMMARY_DURATION_NS] = { .name = CPROF_HEADER_DURATION_NS },
 		[SUMMARY_STACKS] = { .name = CPROF_HEADER_STACKS },
+		[SUMMARY_UNMAPPED] = { .name = CPROF_HEADER_UNMAPPED },
 	};
 	struct profile_sink sink = { 0 };
 	struct http_request request = {

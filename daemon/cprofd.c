@@ -486,7 +486,8 @@ int cprofd__build_profile(struct cprofd *d, pid_t pid, void **ret_data, size_t *
 	if (!s)
 		return -ENOENT;
 	catch_up(d, s);
-	err = profile__build(s, d->stacks, d->processes, d->symbols, ret_data, ret_size);
+	err = profile__build(s, d->stacks, d->processes, d->symbols, ret_data, ret_size,
+			     &ret_summary->unmapped);
 	if (err)
 		return err;
 	ret_summary->samples = s->samples;

@@ -37,6 +37,7 @@ struct cprofd_summary {
 	uint64_t lost;
 	uint64_t duration_ns;
 	uint64_t stacks;
+	uint64_t unmapped; /* samples whose leaf was in no known mapping */
 };
 
 /* Loads the sampler (unless no_sampler). NULL with errno set on failure. */

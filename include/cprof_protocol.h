@@ -56,6 +56,7 @@
 #define CPROF_HEADER_LOST "X-Cprof-Lost" /* samples lost (all causes) */
 #define CPROF_HEADER_DURATION_NS "X-Cprof-Duration-Ns" /* session wall time */
 #define CPROF_HEADER_STACKS "X-Cprof-Stacks" /* distinct stacks */
+#define CPROF_HEADER_UNMAPPED "X-Cprof-Unmapped" /* samples with a leaf in no known mapping */
 
 /* JSON field names of a session object. */
 #define CPROF_JSON_PID "pid"
@@ -71,6 +72,7 @@
 #define CPROF_JSON_FIRED "fired" /* the BPF program's own count */
 #define CPROF_JSON_OTHER_PROCESS "other_process" /* ticks of a later process on a reused pid */
 #define CPROF_JSON_STACKS "stacks" /* distinct stacks */
+#define CPROF_JSON_UNMAPPED "unmapped" /* samples with a leaf in no known mapping */
 #define CPROF_JSON_CHILDREN "children" /* the session follows forked processes */
 #define CPROF_JSON_PROCESSES "processes" /* processes sampled (the target and children) */
 #define CPROF_JSON_CHILDREN_UNTRACKED "children_untracked" /* forked past the target map's room */

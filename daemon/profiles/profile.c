@@ -49,7 +49,8 @@ struct profile_ctx {
 	struct mapping_slot *mappings; /* open addressing */
 	size_t mappings_capacity; /* power of two */
 	size_t n_mappings;
-	uint64_t *frames; /* location ids of the stack being built */
+	uint64_t *frames; /* location ids of the stack being built, and a marker */
+	uint64_t unmapped; /* samples under PROFILE_UNMAPPED */
 	struct perf_map_slot perf_maps[MAX_PERF_MAPS];
 	size_t n_perf_maps;
 };
@@ -265,9 +266,12 @@ static bool may_be_jit(const struct proc_map *m)
 	       strcmp(m->path, "[vsyscall]") != 0;
 }
 
-/* A location for a user address of process tgid; see kernel_location(). */
+/*
+ * A location for a user address of process tgid; see kernel_location().
+ * *ret_mapped tells whether the address was in a known mapping.
+ */
 static uint64_t user_location(struct profile_ctx *ctx, uint32_t tgid, uint64_t address,
-			      uint64_t lookup)
+			      uint64_t lookup, bool *ret_mapped)
 {
 	const struct proc_map *m = process_table__find(ctx->processes, tgid, lookup);
 	struct pprof_line lines[SYMBOLIZER_MAX_FRAMES];
@@ -278,6 +282,7 @@ static uint64_t user_location(struct profile_ctx *ctx, uint32_t tgid, uint64_t a
 	const char *jit_name;
 	size_t n_frames, i;
 
+	*ret_mapped = m != NULL;
 	if (m) {
 		map_id = mapping_id(ctx, tgid, m);
 		if (!map_id)
@@ -323,11 +328,20 @@ static uint64_t user_location(struct profile_ctx *ctx, uint32_t tgid, uint64_t a
 	return pprof_builder__location(ctx->pprof, map_id, address, &line, 1);
 }
 
+/* The location of a marker frame (no mapping, no address). 0 when out of memory. */
+static uint64_t marker_location(struct profile_ctx *ctx, const char *name)
+{
+	struct pprof_line line = { .function_name = name };
+
+	return pprof_builder__location(ctx->pprof, 0, 0, &line, 1);
+}
+
 static int add_count(struct profile_ctx *ctx, const struct session *s,
 		     const struct stack_table *stacks, const struct session_count *c)
 {
 	const struct stack *stack = stack_table__get(stacks, c->stack_id);
 	struct pprof_label labels[3];
+	bool leaf_mapped = true, mapped;
 	size_t n = 0;
 
 	if (!stack)
@@ -344,9 +358,18 @@ static int add_count(struct profile_ctx *ctx, const struct session *s,
 		uint64_t ip = stack->ips[stack->kernel_depth + f];
 
 		/* The first user frame is where user code resumes: exact too. */
-		ctx->frames[n] = user_location(ctx, stack->tgid, ip, f == 0 ? ip : ip - 1);
+		ctx->frames[n] = user_location(ctx, stack->tgid, ip, f == 0 ? ip : ip - 1, &mapped);
 		if (!ctx->frames[n++])
 			return -ENOMEM;
+		if (f == 0)
+			leaf_mapped = mapped;
+	}
+	/* A leaf's address is exact: in no mapping, the process's maps were lost. */
+	if (!leaf_mapped) {
+		ctx->frames[n] = marker_location(ctx, PROFILE_UNMAPPED);
+		if (!ctx->frames[n++])
+			return -ENOMEM;
+		ctx->unmapped += c->count;
 	}
 	labels[0] = (struct pprof_label){ .key = "pid", .num = stack->tgid };
 	labels[1] = (struct pprof_label){ .key = "tid", .num = c->tid };
@@ -357,13 +380,12 @@ static int add_count(struct profile_ctx *ctx, const struct session *s,
 static int add_marker(struct profile_ctx *ctx, const struct session *s, const char *name,
 		      uint64_t count)
 {
-	struct pprof_line line = { .function_name = name };
 	struct pprof_label label = { .key = "pid", .num = s->pid };
 	uint64_t id;
 
 	if (!count)
 		return 0;
-	id = pprof_builder__location(ctx->pprof, 0, 0, &line, 1);
+	id = marker_location(ctx, name);
 	if (!id)
 		return -ENOMEM;
 	return pprof_builder__add_sample(ctx->pprof, &id, 1, count, &label, 1);
@@ -430,7 +452,7 @@ int profile__prepare(const struct session *s, const struct stack_table *stacks,
 
 int profile__build(const struct session *s, const struct stack_table *stacks,
 		   struct process_table *processes, struct symbolizer *symbols, void **ret_data,
-		   size_t *ret_size)
+		   size_t *ret_size, uint64_t *ret_unmapped)
 {
 	struct pprof_profile_info info = {
 		.period_ns = 1000000000ll / s->hz,
@@ -445,7 +467,7 @@ int profile__build(const struct session *s, const struct stack_table *stacks,
 
 	/* Tables found in this build stay until its end, whatever else it loads. */
 	symbolizer__freeze(symbols, true);
-	ctx.frames = malloc(CPROF_MAX_FRAMES * sizeof(*ctx.frames));
+	ctx.frames = malloc((CPROF_MAX_FRAMES + 1) * sizeof(*ctx.frames));
 	ctx.pprof = pprof_builder__new(&info);
 	if (!ctx.frames || !ctx.pprof) {
 		err = -ENOMEM;
@@ -473,6 +495,8 @@ int profile__build(const struct session *s, const struct stack_table *stacks,
 		err = add_marker(&ctx, s, PROFILE_LOST_STACK_TABLE_FULL, s->lost_stack_table_full);
 	if (!err)
 		err = pprof_builder__encode(ctx.pprof, ret_data, ret_size);
+	if (!err)
+		*ret_unmapped = ctx.unmapped;
 out:
 	pprof_builder__free(ctx.pprof);
 	for (size_t i = 0; i < ctx.n_perf_maps; i++) {

@@ -20,6 +20,12 @@ struct symbolizer;
 /* Marker frames for samples the profile could not hold. */
 #define PROFILE_LOST_RING_FULL "[lost: ring buffer full]"
 #define PROFILE_LOST_STACK_TABLE_FULL "[lost: stack table full]"
+/*
+ * Root frame of a sample whose leaf was in no mapping cprofd knew for its
+ * process (its maps were lost: task events dropped, the table full): the
+ * stack is kept, address by address, under this name.
+ */
+#define PROFILE_UNMAPPED "[unmapped: no known mapping for the leaf]"
 
 /* Where a preparation is between slices; zero it to begin. */
 struct profile_prepare {
@@ -46,10 +52,11 @@ int profile__prepare(const struct session *s, const struct stack_table *stacks,
 /*
  * Builds the profile, with the binaries the symbolizer has: a frame in one
  * still loading is named binary+0xOFFSET. On success *ret_data is a malloc'd gzipped
- * profile.proto of *ret_size bytes. Returns 0 or a negative errno.
+ * profile.proto of *ret_size bytes and *ret_unmapped the samples put under
+ * PROFILE_UNMAPPED. Returns 0 or a negative errno.
  */
 int profile__build(const struct session *s, const struct stack_table *stacks,
 		   struct process_table *processes, struct symbolizer *symbols, void **ret_data,
-		   size_t *ret_size);
+		   size_t *ret_size, uint64_t *ret_unmapped);
 
 #endif /* CPROF_PROFILE_H */

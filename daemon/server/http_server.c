@@ -100,6 +100,8 @@ static enum MHD_Result queue(struct MHD_Connection *connection, struct api_respo
 		MHD_add_response_header(r, CPROF_HEADER_DURATION_NS, number);
 		snprintf(number, sizeof(number), "%" PRIu64, resp->summary.stacks);
 		MHD_add_response_header(r, CPROF_HEADER_STACKS, number);
+		snprintf(number, sizeof(number), "%" PRIu64, resp->summary.unmapped);
+		MHD_add_response_header(r, CPROF_HEADER_UNMAPPED, number);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
 					"attachment; filename=\"profile.pb.gz\"");
 	}
