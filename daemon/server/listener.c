@@ -12,6 +12,7 @@
 #include "listener.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,12 +330,19 @@ struct listener *listener__new(sd_event *loop, int listen_fd, struct MHD_Daemon 
 			       void *ctx)
 {
 	struct listener *l;
-	int err;
+	int err, flags;
 
 	if (!limits_ok(limits)) {
 		errno = EINVAL;
 		return NULL;
 	}
+	/*
+	 * The loop accepts until the backlog is empty: a blocking socket (as
+	 * systemd passes them unless told otherwise) would then block it.
+	 */
+	flags = fcntl(listen_fd, F_GETFL);
+	if (flags < 0 || (!(flags & O_NONBLOCK) && fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK)))
+		return NULL;
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return NULL;
