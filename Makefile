@@ -61,8 +61,10 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
 WORKLOAD_CXX_SRCS := $(wildcard tests/workloads/*.cc)
+WORKLOAD_NOFP_SRCS := $(wildcard tests/workloads/nofp/*.cc)
 WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_SRCS)) \
-		 $(patsubst tests/workloads/%.cc,$(BUILD)/workloads/%,$(WORKLOAD_CXX_SRCS))
+		 $(patsubst tests/workloads/%.cc,$(BUILD)/workloads/%,$(WORKLOAD_CXX_SRCS)) \
+		 $(patsubst tests/workloads/nofp/%.cc,$(BUILD)/workloads/%,$(WORKLOAD_NOFP_SRCS))
 BENCH_BINS := $(BUILD)/bench/capture $(BUILD)/bench/replay $(BUILD)/bench/symbolize \
 	      $(BUILD)/bench/fixed_work
 
@@ -78,7 +80,8 @@ $(BUILD)/vmlinux.h:
 	$(Q)mkdir -p $(@D)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c include/cprof_record.h $(BUILD)/vmlinux.h
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/cprof_record.h include/cprof_unwind.h \
+		   $(BUILD)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -126,6 +129,12 @@ WORKLOAD_CFLAGS := -O2 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 $(BUILD)/workloads/%: tests/workloads/%.c tests/workloads/workload.h | $(BUILD)/workloads
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) $< -o $@ -lm
+
+# Workloads built as most of a distribution is, without frame pointers: for
+# unwinding by CFI. -g for perf --call-graph dwarf's names and lines.
+$(BUILD)/workloads/%: tests/workloads/nofp/%.cc | $(BUILD)/workloads
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) -O2 -g -fomit-frame-pointer -pthread $< -o $@
 
 # C++ workloads, for demangled names and inlined frames; same flags.
 $(BUILD)/workloads/%: tests/workloads/%.cc | $(BUILD)/workloads

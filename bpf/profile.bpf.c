@@ -11,6 +11,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "cprof_record.h"
+#include "cprof_unwind.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -58,21 +59,82 @@ struct {
 } session_counters SEC(".maps");
 
 /*
- * The user stack is copied a page at a time while walking frame pointers:
- * from the frame to read up to the end of its 4 KiB page. Each read of user
- * memory has a high fixed cost (measured in a KVM guest: about half a
- * microsecond for one bpf_probe_read_user(), however few bytes; a page costs
- * little more), so one read per page of stack, with the frames inside walked
- * in the copy, is what makes deep stacks cheap (bench/RESULTS.md). Never crossing a page boundary,
- * a read touches no page the walk would not and cannot run past the end of
- * the stack mapping.
+ * The user stack is read a window at a time while walking: from the word to
+ * read up to the end of its window-sized block (never past a page boundary,
+ * so no read touches a page the walk would not, or runs past the stack's
+ * mapping). Each read of user memory has a high fixed cost (measured in a
+ * KVM guest: about half a microsecond for one bpf_probe_read_user(),
+ * however few bytes), so one read per window, with the frames inside
+ * walked in the copy, is what makes deep stacks cheap (bench/RESULTS.md).
  */
-#define STACK_PAGE_BYTES 4096
+#define UNWIND_WINDOW_BYTES 4096
 
-/* A record is too big for the 512-byte BPF stack: build it here. */
+
+/*
+ * The unwind tables (include/cprof_unwind.h). Sized by the daemon before
+ * load; rows, pages, files and rules are arrays it writes through mmap(),
+ * with a file's rows in place before its n_rows says so. 1 entry each when
+ * unwinding is off.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 8192);
+	__type(key, __u32); /* tgid */
+	__type(value, struct cprof_unwind_proc);
+} unwind_procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct cprof_unwind_file);
+} unwind_files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1 << 22);
+	__type(key, __u32);
+	__type(value, struct cprof_unwind_row);
+} unwind_rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1 << 20);
+	__type(key, __u32);
+	__type(value, struct cprof_unwind_page);
+} unwind_pages SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1 << 16);
+	__type(key, __u32);
+	__type(value, struct cprof_unwind_rule);
+} unwind_rules SEC(".maps");
+
+static __always_inline const void *lookup_index(void *map, __u32 index)
+{
+	return bpf_map_lookup_elem(map, &index);
+}
+
+#define UNWIND_READ_USER(dst, size, addr) bpf_probe_read_user(dst, size, (const void *)(addr))
+#define UNWIND_FILE(index) ((const struct cprof_unwind_file *)lookup_index(&unwind_files, index))
+#define UNWIND_ROW(index) ((const struct cprof_unwind_row *)lookup_index(&unwind_rows, index))
+#define UNWIND_PAGE(index) ((const struct cprof_unwind_page *)lookup_index(&unwind_pages, index))
+#define UNWIND_RULE(index) ((const struct cprof_unwind_rule *)lookup_index(&unwind_rules, index))
+#define UNWIND_BOUND(var) barrier_var(var)
+#define UNWIND_LOOP(n, fn, ctx) bpf_loop(n, fn, ctx, 0)
+#include "unwind.h"
+
+/* A record is too big for the 512-byte BPF stack: build it here, and walk the stack here. */
 struct scratch {
 	__u8 bytes[sizeof(struct cprof_sample_record) + CPROF_MAX_FRAMES * sizeof(__u64)];
-	__u64 window[STACK_PAGE_BYTES / sizeof(__u64)]; /* user stack from window_base */
+	__u64 window[UNWIND_WINDOW_BYTES / sizeof(__u64)]; /* user stack from walk.window_base */
+	struct stack_walk walk;
 };
 
 struct {
@@ -82,85 +144,41 @@ struct {
 	__type(value, struct scratch);
 } scratch_space SEC(".maps");
 
-/* State of one user-stack walk, shared by the bpf_loop() steps. */
-struct user_walk {
-	struct scratch *scratch;
-	__u64 *ips; /* where the user frames go, in scratch */
-	__u64 fp; /* frame pointer of the frame to read next */
-	__u64 window_base; /* user address of window[0] */
-	__u64 window_bytes; /* bytes read into the window; 0: empty */
-	__u32 depth; /* frames stored so far */
-};
-
-/*
- * One step: read the frame record at fp ({next fp, return address}, as
- * x86-64 and arm64 lay it out), from the window if it holds it, else from a
- * new window from fp to the end of its page, else (a record across a page
- * boundary) from the record alone. Stops where the kernel's own walk
- * (perf_callchain_user) stops: at the first unreadable frame or at the
- * depth limit.
- */
-static long user_walk_step(__u32 index, void *ctx)
+static long walk_loop_step(__u32 index, void *ctx)
 {
-	struct user_walk *w = ctx;
-	__u64 *window = w->scratch->window;
-	__u64 offset = w->fp - w->window_base, next, ret, bytes;
+	struct walk_refs *w = ctx;
+	long done = walk_step(w);
 
-	if (w->depth >= CPROF_MAX_USER_FRAMES)
-		return 1;
-	if (w->fp < w->window_base || (offset & 7) || offset + 2 * sizeof(__u64) > w->window_bytes) {
-		bytes = STACK_PAGE_BYTES - (w->fp & (STACK_PAGE_BYTES - 1));
-		w->window_bytes = 0;
-		if (bytes >= 2 * sizeof(__u64)) {
-			if (bpf_probe_read_user(window, bytes, (void *)w->fp))
-				return 1;
-			w->window_base = w->fp;
-			w->window_bytes = bytes;
-			offset = 0;
-		} else {
-			__u64 frame[2];
-
-			if (bpf_probe_read_user(frame, sizeof(frame), (void *)w->fp))
-				return 1;
-			next = frame[0];
-			ret = frame[1];
-			goto store;
-		}
-	}
-	offset /= sizeof(__u64);
-	barrier_var(offset); /* bound the register that indexes, not a copy of it */
-	if (offset > STACK_PAGE_BYTES / sizeof(__u64) - 2) /* cannot happen; for the verifier */
-		return 1;
-	next = window[offset];
-	ret = window[offset + 1];
-store:
-	w->ips[w->depth] = ret;
-	w->depth++;
-	w->fp = next;
-	return 0;
+	/* The first step unwinds the leaf: by a table, its caller is right. */
+	if (index == 0)
+		w->s->leaf_by_table = w->s->table_frames != 0;
+	return done;
 }
 
 /*
- * Walks the user stack by frame pointers into ips, leaf first, as
+ * Walks the user stack into ips, leaf first: by the process's unwind
+ * tables where the daemon loaded them, else by frame pointers, as
  * bpf_get_stack(BPF_F_USER_STACK) does, for a fraction of its cost on deep
  * stacks. The user registers are those saved at the top of the task's
  * kernel stack, whether the tick interrupted user code or the kernel (a
- * system call, a fault). Frame records are read as 64-bit ones: a 32-bit
+ * system call, a fault). Stack words are read as 64-bit ones: a 32-bit
  * (compat) process gets its leaf right and the frames above it wrong.
  *
- * The first window starts at the user sp rather than at fp: the words at
- * sp go into the record (leaf_stack) for the daemon to recover the caller
- * of a leaf without a frame, and the first frame record, a little above
- * sp, is usually in the same page, so this costs no extra read.
- * Returns the bytes stored, or -1 when the task has no user stack.
+ * The first window starts at the user sp: the words there go into the
+ * record (leaf_stack) for the daemon to recover the caller of a leaf
+ * without a frame when no table covers it, and the first frame record, a
+ * little above sp, is usually in the same window, so this costs no extra
+ * read. Returns the bytes stored, or -1 when the task has no user stack.
  */
 static __always_inline long read_user_stack(struct bpf_perf_event_data *ctx,
 					    struct task_struct *task, struct scratch *scratch,
 					    struct cprof_sample_record *r, __u64 *ips)
 {
-	struct user_walk w = { .scratch = scratch, .ips = ips, .depth = 1 };
+	struct stack_walk *s = &scratch->walk;
+	struct walk_refs w = { .s = s, .window = scratch->window, .ips = ips };
 	struct pt_regs *regs;
-	__u64 sp, bytes, words;
+	__u32 tgid = r->tgid, depth;
+	__u64 bytes, words;
 
 	/* Only a task with user memory has a user stack: not a kernel thread. */
 	if ((long)PT_REGS_IP(&ctx->regs) < 0 && !task->mm)
@@ -168,14 +186,20 @@ static __always_inline long read_user_stack(struct bpf_perf_event_data *ctx,
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!regs)
 		return -1;
-	ips[0] = PT_REGS_IP(regs);
-	w.fp = PT_REGS_FP(regs);
+	__builtin_memset(s, 0, sizeof(*s));
+	s->pc = PT_REGS_IP(regs);
+	s->sp = PT_REGS_SP(regs);
+	s->fp = PT_REGS_FP(regs);
+	s->pc_exact = 1;
+	s->depth = 1;
+	s->mapping = CPROF_UNWIND_MAX_MAPPINGS;
+	ips[0] = s->pc;
+	w.proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
 
-	sp = PT_REGS_SP(regs);
-	bytes = STACK_PAGE_BYTES - (sp & (STACK_PAGE_BYTES - 1));
-	if (!bpf_probe_read_user(scratch->window, bytes, (void *)sp)) {
-		w.window_base = sp;
-		w.window_bytes = bytes;
+	bytes = UNWIND_WINDOW_BYTES - (s->sp & (UNWIND_WINDOW_BYTES - 1));
+	if (!bpf_probe_read_user(scratch->window, bytes, (void *)s->sp)) {
+		s->window_base = s->sp;
+		s->window_bytes = bytes;
 		words = bytes / sizeof(__u64);
 		if (words > CPROF_LEAF_STACK_WORDS)
 			words = CPROF_LEAF_STACK_WORDS;
@@ -184,8 +208,16 @@ static __always_inline long read_user_stack(struct bpf_perf_event_data *ctx,
 				r->leaf_stack[i] = scratch->window[i];
 		r->leaf_stack_words = words;
 	}
-	bpf_loop(CPROF_MAX_USER_FRAMES - 1, user_walk_step, &w, 0);
-	return w.depth * sizeof(__u64);
+	bpf_loop(CPROF_MAX_USER_FRAMES, walk_loop_step, &w, 0);
+	if (s->leaf_by_table)
+		r->flags |= CPROF_SAMPLE_LEAF_BY_TABLE;
+	r->unwind_stop = s->stop;
+	r->table_frames = s->table_frames;
+	r->no_table_frames = s->no_table_frames;
+	depth = s->depth;
+	if (depth > CPROF_MAX_USER_FRAMES)
+		depth = CPROF_MAX_USER_FRAMES;
+	return depth * sizeof(__u64);
 }
 
 /*
@@ -264,7 +296,10 @@ int cprof_sample(struct bpf_perf_event_data *ctx)
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 	r->flags = 0;
 	r->leaf_stack_words = 0;
-	__builtin_memset(r->reserved, 0, sizeof(r->reserved));
+	r->unwind_stop = CPROF_UNWIND_STOP_NONE;
+	r->reserved = 0;
+	r->table_frames = 0;
+	r->no_table_frames = 0;
 	__builtin_memset(r->leaf_stack, 0, sizeof(r->leaf_stack));
 
 	/* A tick that interrupted user code has no kernel stack to read. */
@@ -339,6 +374,7 @@ static __always_inline __u32 tgid_in_daemon_ns(struct task_struct *task)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(cprof_fork, struct task_struct *parent, struct task_struct *child)
 {
+	const struct cprof_unwind_proc *unwind;
 	struct cprof_target child_target;
 	const struct cprof_target *target;
 	struct cprof_session_counters *counters;
@@ -360,6 +396,10 @@ int BPF_PROG(cprof_fork, struct task_struct *parent, struct task_struct *child)
 	child_target.session_slot = target->session_slot;
 	child_target.flags = target->flags | CPROF_TARGET_INHERITED;
 	child_target.start_clock_ticks = child->start_boottime / ns_per_clock_tick;
+	/* Until it execs, the child maps what its parent maps: the same unwind entry. */
+	unwind = bpf_map_lookup_elem(&unwind_procs, &parent_tgid);
+	if (unwind)
+		bpf_map_update_elem(&unwind_procs, &child_tgid, unwind, BPF_ANY);
 	if (bpf_map_update_elem(&targets, &child_tgid, &child_target, BPF_ANY)) {
 		__u32 slot = target->session_slot;
 
@@ -386,6 +426,7 @@ int BPF_PROG(cprof_exit, struct task_struct *task)
 	tgid = tgid_in_daemon_ns(task);
 	if (!tgid)
 		return 0;
+	bpf_map_delete_elem(&unwind_procs, &tgid);
 	target = find_target(tgid);
 	if (target && (target->flags & CPROF_TARGET_INHERITED) && is_target_process(task, target))
 		bpf_map_delete_elem(&targets, &tgid);
@@ -404,10 +445,12 @@ int BPF_PROG(cprof_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 	const struct cprof_target *target;
 	__u32 tgid;
 
-	if (!BPF_CORE_READ_BITFIELD_PROBED(bprm, secureexec))
-		return 0;
 	tgid = tgid_in_daemon_ns(task);
 	if (!tgid)
+		return 0;
+	/* The new program's mappings come as the daemon learns them: none meanwhile. */
+	bpf_map_delete_elem(&unwind_procs, &tgid);
+	if (!BPF_CORE_READ_BITFIELD_PROBED(bprm, secureexec))
 		return 0;
 	target = find_target(tgid);
 	if (target && (target->flags & CPROF_TARGET_INHERITED))

@@ -23,6 +23,8 @@
 #define MIN_SYMBOL_CACHE_BYTES (1ull << 20)
 #define MAX_SYMBOL_CACHE_BYTES (1ull << 40)
 #define MAX_MAX_PROCESSES (1u << 22)
+#define MIN_UNWIND_TABLE_BYTES (64ull << 10)
+#define MAX_UNWIND_TABLE_BYTES (4ull << 30)
 #define MAX_DRAIN_INTERVAL_MS 10000
 /* Longest key or value quoted in an error message. */
 #define MAX_KEY_LEN 64
@@ -34,6 +36,8 @@ void config__init(struct config *c)
 	c->ring_buffer_bytes = 4 << 20;
 	c->stack_table_bytes = 256 << 20;
 	c->symbol_cache_bytes = 1ull << 30;
+	/* 4M rows: libc takes ~24k, python3 ~60k; a machine's worth of binaries fits. */
+	c->unwind_table_bytes = 32 << 20;
 	c->max_processes = 65536;
 	c->drain_interval_ms = 100;
 	c->debuginfod_timeout_s = 30;
@@ -155,6 +159,19 @@ int config__parse_symbol_cache_size(const char *s, size_t *ret)
 	return 0;
 }
 
+int config__parse_unwind_table_size(const char *s, size_t *ret)
+{
+	size_t v;
+	int err = config__parse_size(s, &v);
+
+	if (err)
+		return err;
+	if (v && (v < MIN_UNWIND_TABLE_BYTES || v > MAX_UNWIND_TABLE_BYTES))
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
 int config__parse_max_processes(const char *s, size_t *ret)
 {
 	unsigned long long v;
@@ -245,6 +262,8 @@ static const struct key keys[] = {
 	  "an integer from 0 to 4095" },
 	{ "header_timeout_ms", CONFIG_HEADER_TIMEOUT_MS, "an integer from 100 to 60000" },
 	{ "idle_timeout", CONFIG_IDLE_TIMEOUT, "an integer from 1 to 3600" },
+	{ "unwind_table_size", CONFIG_UNWIND_TABLE_SIZE,
+	  "0 or a size from 64K to 4G (suffix K, M or G)" },
 };
 
 /* Keys whose value is a plain number in a range, and where it goes. */
@@ -287,6 +306,8 @@ static int set_value(struct config *c, enum config_key bit, const char *value)
 		return config__parse_max_processes(value, &c->max_processes);
 	case CONFIG_SYMBOL_CACHE_SIZE:
 		return config__parse_symbol_cache_size(value, &c->symbol_cache_bytes);
+	case CONFIG_UNWIND_TABLE_SIZE:
+		return config__parse_unwind_table_size(value, &c->unwind_table_bytes);
 	case CONFIG_DRAIN_INTERVAL_MS:
 		return config__parse_drain_interval_ms(value, &c->drain_interval_ms);
 	case CONFIG_SOCKET_GROUP:

@@ -20,6 +20,7 @@
  *   root_reserved_connections = 8  of them, for root only
  *   header_timeout_ms = 2000    from connect (or the last reply) to a whole request header
  *   idle_timeout = 10           seconds a connection may make no progress
+ *   unwind_table_size = 32M     kernel memory for the rows of unwind tables; 0: frame pointers
  *
  * Sizes take a K, M or G suffix (powers of 1024).
  */
@@ -51,6 +52,7 @@ enum config_key {
 	CONFIG_ROOT_RESERVED_CONNECTIONS = 1u << 12,
 	CONFIG_HEADER_TIMEOUT_MS = 1u << 13,
 	CONFIG_IDLE_TIMEOUT = 1u << 14,
+	CONFIG_UNWIND_TABLE_SIZE = 1u << 15,
 };
 
 struct config {
@@ -59,6 +61,7 @@ struct config {
 	size_t stack_table_bytes; /* >= 64 KiB */
 	size_t max_processes; /* >= 1 */
 	size_t symbol_cache_bytes; /* >= 1 MiB: symbol tables and DWARF kept */
+	size_t unwind_table_bytes; /* 0 (frame pointers only), or 64 KiB to 4 GiB of rows */
 	unsigned int drain_interval_ms; /* 1..10000 */
 	char socket_group[CONFIG_GROUP_NAME_MAX + 1]; /* "": leave the socket's group alone */
 	char debuginfod_urls[CONFIG_URLS_MAX + 1]; /* "": $DEBUGINFOD_URLS, if any */
@@ -100,6 +103,7 @@ int config__parse_ring_buffer_size(const char *s, size_t *ret);
 int config__parse_stack_table_size(const char *s, size_t *ret);
 int config__parse_max_processes(const char *s, size_t *ret);
 int config__parse_symbol_cache_size(const char *s, size_t *ret);
+int config__parse_unwind_table_size(const char *s, size_t *ret);
 int config__parse_drain_interval_ms(const char *s, unsigned int *ret);
 int config__parse_group_name(const char *s, char *ret, size_t ret_size);
 /* Space-separated http://, https:// or file:// URLs, printable ASCII. */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "cprofd.h"
+#include "cprofd_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 #include "sampler/record.h"
 #include "sampler/task_events.h"
 #include "symbols/symbolizer.h"
+#include "unwind/unwind_tables.h"
 #include "util/clock.h"
 
 /* How long stop waits for programs still running on other CPUs to log. */
@@ -48,27 +50,6 @@
 #define PREPARE_SLICE_NS 10000000ull
 /* A task event younger than this may still be being written on another CPU. */
 #define TASK_EVENTS_MARGIN_NS 10000000ull
-
-struct cprofd {
-	struct cprofd_options opts;
-	struct bpf_sampler *sampler;
-	struct stack_table *stacks;
-	struct process_table *processes;
-	struct symbolizer *symbols;
-	struct task_events *task_events; /* open while sampling, NULL if they cannot be */
-	int task_events_error; /* why they could not be opened, last time */
-	int epoll_fd; /* the ring buffer's and the task events' fds */
-	struct leaf_unwind *leaf; /* recovers the caller of a leaf without a frame */
-	struct session *sessions[CPROF_MAX_SESSIONS]; /* by slot */
-	size_t n_sessions; /* running or ended, not yet forgotten */
-	size_t n_running;  /* still sampling */
-	uint64_t records; /* records drained */
-	uint64_t bad_records; /* malformed: wrong version, size or depths */
-	uint64_t stray_records; /* for no session (a slot ended before the record came) */
-	uint64_t total_samples;
-	void (*symbols_callback)(void *ctx); /* background symbol loads finished */
-	void *symbols_ctx;
-};
 
 static void on_record(void *ctx, const void *data, size_t size);
 
@@ -114,13 +95,28 @@ struct cprofd *cprofd__new(const struct cprofd_options *opts)
 		struct bpf_sampler_options sampler_opts = {
 			.ring_buffer_bytes = opts->ring_buffer_bytes,
 			.wakeup_bytes = opts->wakeup_bytes,
+			.unwind_rows = opts->unwind_rows,
 			.on_record = on_record,
 			.ctx = d,
 		};
 		struct epoll_event ev = { .events = EPOLLIN };
+		struct unwind_maps maps;
 
 		d->sampler = bpf_sampler__new(&sampler_opts);
 		if (!d->sampler) {
+			err = -errno;
+			goto err;
+		}
+		/* Without tables the program walks frame pointers, as it always could. */
+		d->unwind_error = bpf_sampler__unwind_maps(d->sampler, &maps);
+		if (!d->unwind_error) {
+			d->unwind = unwind_tables__new(&maps, d->processes);
+			if (!d->unwind)
+				d->unwind_error = -errno;
+		}
+		/* Tables go in as soon as they are built: samples before walk by frame pointers. */
+		if (d->unwind &&
+		    epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, unwind_tables__fd(d->unwind), &ev)) {
 			err = -errno;
 			goto err;
 		}
@@ -140,6 +136,8 @@ void cprofd__free(struct cprofd *d)
 {
 	if (!d)
 		return;
+	/* The tables' worker goes before the maps it writes; then unload. */
+	unwind_tables__free(d->unwind);
 	/* Unload first: no record may arrive for a freed session. */
 	bpf_sampler__free(d->sampler);
 	task_events__close(d->task_events);
@@ -164,7 +162,7 @@ void cprofd__set_default_hz(struct cprofd *d, unsigned int hz)
 	d->opts.default_hz = hz;
 }
 
-static struct session *find_session(const struct cprofd *d, pid_t pid)
+struct session *cprofd__find_session(const struct cprofd *d, pid_t pid)
 {
 	for (int slot = 0; slot < CPROF_MAX_SESSIONS; slot++)
 		if (d->sessions[slot] && d->sessions[slot]->pid == pid)
@@ -174,7 +172,58 @@ static struct session *find_session(const struct cprofd *d, pid_t pid)
 
 bool cprofd__has_session(const struct cprofd *d, pid_t pid)
 {
-	return find_session(d, pid) != NULL;
+	return cprofd__find_session(d, pid) != NULL;
+}
+
+/*
+ * A walk that stopped short (an unreadable stack word, a rule not
+ * followed, the frame limit) gets a marker frame at its root, which the
+ * profile names, so the stack says where and why it ends; so does one that
+ * fell back to frame pointers in a file whose table was not loaded.
+ */
+static const struct cprof_sample_record *mark_stop(struct cprofd *d,
+						   const struct cprof_sample_record *r)
+{
+	struct cprof_sample_record *copy = (void *)d->marked;
+	size_t frames = (size_t)r->kernel_depth + r->user_depth;
+	__u64 marker;
+
+	if (r->unwind_stop == CPROF_UNWIND_STOP_READ_FAULT ||
+	    r->unwind_stop == CPROF_UNWIND_STOP_UNSUPPORTED ||
+	    r->unwind_stop == CPROF_UNWIND_STOP_TRUNCATED)
+		marker = CPROF_STOP_MARKER(r->unwind_stop);
+	else if (r->unwind_stop == CPROF_UNWIND_STOP_FP_END && r->no_table_frames)
+		marker = CPROF_STOP_MARKER_NO_TABLE;
+	else
+		return r;
+	if (frames + 1 > CPROF_MAX_FRAMES + 2 || !r->user_depth)
+		return r;
+	memcpy(copy, r, sizeof(*r) + frames * sizeof(__u64));
+	copy->ips[frames] = marker;
+	copy->user_depth++;
+	copy->header.size += sizeof(__u64);
+	return copy;
+}
+
+/* Asks for tgid's unwind entry to be rewritten after this drain's task events. */
+static void unwind_dirty(struct cprofd *d, pid_t tgid)
+{
+	if (!d->unwind || !process_table__has(d->processes, tgid))
+		return;
+	for (size_t i = 0; i < d->n_unwind_dirty; i++)
+		if (d->unwind_dirty[i] == tgid)
+			return;
+	/* Past the bound the rest wait: their next mmap, or frame pointers. */
+	if (d->n_unwind_dirty < CPROFD_UNWIND_DIRTY_MAX)
+		d->unwind_dirty[d->n_unwind_dirty++] = tgid;
+}
+
+static void unwind_flush(struct cprofd *d)
+{
+	for (size_t i = 0; i < d->n_unwind_dirty; i++)
+		if (process_table__has(d->processes, d->unwind_dirty[i]))
+			unwind_tables__track(d->unwind, d->unwind_dirty[i]);
+	d->n_unwind_dirty = 0;
 }
 
 static void on_record(void *ctx, const void *data, size_t size)
@@ -196,7 +245,13 @@ static void on_record(void *ctx, const void *data, size_t size)
 	}
 	/* The leaf's unwind rule is found through the process's maps: hold it first. */
 	session__hold_process(s, d->processes, r->tgid);
-	r = leaf_unwind__apply(d->leaf, d->processes, r);
+	if (!(r->flags & CPROF_SAMPLE_LEAF_BY_TABLE))
+		r = leaf_unwind__apply(d->leaf, d->processes, r);
+	if (r->unwind_stop < CPROF_UNWIND_STOP_KINDS)
+		s->unwind_stops[r->unwind_stop]++;
+	s->samples_by_table += r->table_frames != 0;
+	s->samples_no_table += r->no_table_frames != 0;
+	r = mark_stop(d, r);
 	session__add_sample(s, d->stacks, d->processes, r);
 	d->total_samples++;
 }
@@ -222,16 +277,21 @@ static void on_task_event(void *ctx, const struct task_event *e)
 		if (strcmp(e->path, "//anon") == 0)
 			m.path = NULL;
 		process_table__on_mmap(d->processes, e->pid, &m);
+		unwind_dirty(d, e->pid);
 		break;
 	}
 	case TASK_EVENT_FORK:
 		process_table__on_fork(d->processes, e->parent_pid, e->pid);
+		unwind_dirty(d, e->pid);
 		break;
 	case TASK_EVENT_EXEC:
 		process_table__on_exec(d->processes, e->pid);
+		unwind_dirty(d, e->pid);
 		break;
 	case TASK_EVENT_EXIT:
 		process_table__on_exit(d->processes, e->pid);
+		if (d->unwind)
+			unwind_tables__forget(d->unwind, e->pid);
 		break;
 	}
 }
@@ -245,6 +305,8 @@ static void drain_task_events(struct cprofd *d)
 {
 	if (d->task_events)
 		task_events__drain(d->task_events, TASK_EVENTS_MARGIN_NS, on_task_event, d);
+	if (d->unwind)
+		unwind_flush(d);
 }
 
 /*
@@ -284,7 +346,7 @@ static void detach_if_idle(struct cprofd *d)
 
 int cprofd__session_owner(const struct cprofd *d, pid_t pid, uid_t *ret_owner)
 {
-	const struct session *s = find_session(d, pid);
+	const struct session *s = cprofd__find_session(d, pid);
 
 	if (!s)
 		return -ENOENT;
@@ -293,6 +355,24 @@ int cprofd__session_owner(const struct cprofd *d, pid_t pid, uid_t *ret_owner)
 }
 
 /* The root directory process pid sees, as an O_PATH fd; -1 when out of reach. */
+/*
+ * Frees a session; the processes it held that no one holds now lose their
+ * unwind entries with their process table entries.
+ */
+static void free_session(struct cprofd *d, struct session *s)
+{
+	size_t n = s->n_processes;
+	pid_t *pids = d->unwind && n ? malloc(n * sizeof(*pids)) : NULL;
+
+	if (pids)
+		memcpy(pids, s->processes, n * sizeof(*pids));
+	session__free(s, d->stacks, d->processes);
+	for (size_t i = 0; pids && i < n; i++)
+		if (!process_table__has(d->processes, pids[i]))
+			unwind_tables__forget(d->unwind, pids[i]);
+	free(pids);
+}
+
 static int open_root(pid_t pid)
 {
 	char path[32];
@@ -312,7 +392,7 @@ int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, bool chi
 		return -ERANGE;
 	if (pid <= 0 || (kill(pid, 0) && errno == ESRCH))
 		return -ESRCH;
-	if (find_session(d, pid))
+	if (cprofd__find_session(d, pid))
 		return -EEXIST;
 	if (!d->sampler)
 		return -ENODEV;
@@ -358,16 +438,18 @@ int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, bool chi
 	d->n_running++;
 	/* Read the maps now: a process may exit before its first sample is drained. */
 	session__hold_process(s, d->processes, pid);
+	if (d->unwind)
+		unwind_tables__track(d->unwind, pid);
 	return 0;
 
 err_detach:
 	detach_if_idle(d);
 err_free:
-	session__free(s, d->stacks, d->processes);
+	free_session(d, s);
 	return err;
 }
 
-static void refresh_counters(struct cprofd *d, struct session *s)
+void cprofd__refresh_counters(struct cprofd *d, struct session *s)
 {
 	struct cprof_session_counters counters;
 
@@ -391,7 +473,7 @@ static void settle_session(struct cprofd *d, struct session *s)
 		uint64_t logged;
 
 		bpf_sampler__drain(d->sampler);
-		refresh_counters(d, s);
+		cprofd__refresh_counters(d, s);
 		logged = s->samples + s->lost_stack_table_full;
 		if (logged + s->kernel.lost_ring_full >= s->kernel.fired)
 			break;
@@ -403,7 +485,7 @@ static void settle_session(struct cprofd *d, struct session *s)
 
 int cprofd__end_sampling(struct cprofd *d, pid_t pid)
 {
-	struct session *s = find_session(d, pid);
+	struct session *s = cprofd__find_session(d, pid);
 
 	if (!s)
 		return -ENOENT;
@@ -425,13 +507,13 @@ static void catch_up(struct cprofd *d, struct session *s)
 	if (!s->stop_mono_ns && d->sampler) {
 		bpf_sampler__drain(d->sampler);
 		drain_task_events(d);
-		refresh_counters(d, s);
+		cprofd__refresh_counters(d, s);
 	}
 }
 
 int cprofd__prepare_profile(struct cprofd *d, pid_t pid, struct cprofd_prepare *p)
 {
-	struct session *s = find_session(d, pid);
+	struct session *s = cprofd__find_session(d, pid);
 	struct profile_prepare state = { .cursor = p->cursor, .loading = p->loading,
 					 .started = p->started };
 	int err;
@@ -480,7 +562,7 @@ void cprofd__set_symbols_callback(struct cprofd *d, void (*fn)(void *ctx), void 
 int cprofd__build_profile(struct cprofd *d, pid_t pid, void **ret_data, size_t *ret_size,
 			  struct cprofd_summary *ret_summary)
 {
-	struct session *s = find_session(d, pid);
+	struct session *s = cprofd__find_session(d, pid);
 	int err;
 
 	if (!s)
@@ -499,14 +581,14 @@ int cprofd__build_profile(struct cprofd *d, pid_t pid, void **ret_data, size_t *
 
 int cprofd__forget_session(struct cprofd *d, pid_t pid)
 {
-	struct session *s = find_session(d, pid);
+	struct session *s = cprofd__find_session(d, pid);
 
 	if (!s)
 		return -ENOENT;
 	cprofd__end_sampling(d, pid);
 	d->sessions[s->slot] = NULL;
 	d->n_sessions--;
-	session__free(s, d->stacks, d->processes);
+	free_session(d, s);
 	return 0;
 }
 
@@ -520,156 +602,6 @@ int cprofd__stop_session(struct cprofd *d, pid_t pid, void **ret_data, size_t *r
 	if (!err)
 		cprofd__forget_session(d, pid);
 	return err;
-}
-
-static void write_session(struct cprofd *d, struct session *s, struct json_writer *w)
-{
-	json_writer__object_begin(w);
-	json_writer__key(w, CPROF_JSON_PID);
-	json_writer__int(w, s->pid);
-	json_writer__key(w, CPROF_JSON_HZ);
-	json_writer__uint(w, s->hz);
-	json_writer__key(w, CPROF_JSON_CHILDREN);
-	json_writer__bool(w, s->children);
-	json_writer__key(w, CPROF_JSON_PROCESSES);
-	json_writer__uint(w, s->n_processes);
-	json_writer__key(w, CPROF_JSON_CHILDREN_UNTRACKED);
-	json_writer__uint(w, s->kernel.children_untracked);
-	json_writer__key(w, CPROF_JSON_SLOT);
-	json_writer__uint(w, s->slot);
-	json_writer__key(w, CPROF_JSON_STATE);
-	json_writer__string(w, s->stop_mono_ns	  ? "stopped"
-			       : s->target_exited ? "exited"
-						  : "running");
-	json_writer__key(w, CPROF_JSON_DURATION_NS);
-	json_writer__uint(w, session__duration_ns(s));
-	json_writer__key(w, CPROF_JSON_SAMPLES);
-	json_writer__uint(w, s->samples);
-	json_writer__key(w, CPROF_JSON_LOST);
-	json_writer__uint(w, session__lost(s));
-	json_writer__key(w, CPROF_JSON_LOST_RING_FULL);
-	json_writer__uint(w, s->kernel.lost_ring_full);
-	json_writer__key(w, CPROF_JSON_LOST_STACK_TABLE_FULL);
-	json_writer__uint(w, s->lost_stack_table_full);
-	json_writer__key(w, CPROF_JSON_STACK_ERRORS);
-	json_writer__uint(w, s->stack_errors);
-	json_writer__key(w, CPROF_JSON_FIRED);
-	json_writer__uint(w, s->kernel.fired);
-	json_writer__key(w, CPROF_JSON_OTHER_PROCESS);
-	json_writer__uint(w, s->kernel.other_process);
-	json_writer__key(w, CPROF_JSON_STACKS);
-	json_writer__uint(w, s->n_counts);
-	json_writer__object_end(w);
-}
-
-int cprofd__write_session(struct cprofd *d, pid_t pid, struct json_writer *w)
-{
-	struct session *s = find_session(d, pid);
-
-	if (!s)
-		return -ENOENT;
-	refresh_counters(d, s);
-	write_session(d, s, w);
-	return 0;
-}
-
-/* Resident memory of this process, from /proc/self/statm. */
-static uint64_t rss_bytes(void)
-{
-	unsigned long size, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "re");
-
-	if (!f)
-		return 0;
-	if (fscanf(f, "%lu %lu", &size, &resident) != 2)
-		resident = 0;
-	fclose(f);
-	return (uint64_t)resident * sysconf(_SC_PAGESIZE);
-}
-
-void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon, uid_t viewer)
-{
-	struct symbolizer_stats symbols;
-
-	if (daemon) {
-		json_writer__key(w, "daemon");
-		json_writer__object_begin(w);
-		json_writer__key(w, "version");
-		json_writer__string(w, CPROF_VERSION);
-		json_writer__key(w, "pid");
-		json_writer__int(w, getpid());
-		json_writer__key(w, "hz");
-		json_writer__uint(w, d->sampler ? bpf_sampler__hz(d->sampler) : 0);
-		json_writer__key(w, "sessions");
-		json_writer__uint(w, d->n_sessions);
-		json_writer__key(w, "ring_buffer_bytes");
-		json_writer__uint(w, d->sampler ? bpf_sampler__ring_bytes(d->sampler) : 0);
-		json_writer__key(w, "ring_buffer_used_bytes");
-		json_writer__uint(w, d->sampler ? bpf_sampler__ring_used_bytes(d->sampler) : 0);
-		json_writer__key(w, "stack_table_bytes");
-		json_writer__uint(w, stack_table__memory(d->stacks));
-		json_writer__key(w, "stack_table_limit_bytes");
-		json_writer__uint(w, stack_table__limit(d->stacks));
-		json_writer__key(w, "stack_table_stacks");
-		json_writer__uint(w, stack_table__count(d->stacks));
-		json_writer__key(w, "processes");
-		json_writer__uint(w, process_table__count(d->processes));
-		json_writer__key(w, "task_events");
-		json_writer__string(w, d->task_events	       ? "open"
-				       : d->task_events_error ? strerror(-d->task_events_error)
-							      : "closed");
-		json_writer__key(w, "task_events_lost");
-		json_writer__uint(w, d->task_events ? task_events__lost(d->task_events) : 0);
-		json_writer__key(w, "processes_untracked");
-		json_writer__uint(w, process_table__untracked(d->processes));
-		json_writer__key(w, "symbolizer_bytes");
-		json_writer__uint(w, symbolizer__memory(d->symbols));
-		symbolizer__stats(d->symbols, &symbols);
-		json_writer__key(w, "symbol_cache_bytes");
-		json_writer__uint(w, symbols.cache_bytes);
-		json_writer__key(w, "symbol_cache_limit_bytes");
-		json_writer__uint(w, symbols.cache_limit_bytes);
-		json_writer__key(w, "symbol_cache_binaries");
-		json_writer__uint(w, symbols.binaries);
-		json_writer__key(w, "symbol_cache_evictions");
-		json_writer__uint(w, symbols.evictions);
-		json_writer__key(w, "kernel_symbols_bytes");
-		json_writer__uint(w, symbols.kernel_bytes);
-		json_writer__key(w, "symbol_loads_pending");
-		json_writer__uint(w, symbols.loads_pending);
-		json_writer__key(w, "symbol_loads_done");
-		json_writer__uint(w, symbols.loads_done);
-		json_writer__key(w, "symbol_loads_failed");
-		json_writer__uint(w, symbols.loads_failed);
-		json_writer__key(w, "debuginfod_fetched");
-		json_writer__uint(w, symbols.debuginfod_fetched);
-		json_writer__key(w, "debuginfod_failed");
-		json_writer__uint(w, symbols.debuginfod_failed);
-		json_writer__key(w, "debuginfod_backed_off");
-		json_writer__uint(w, symbols.debuginfod_backed_off);
-		json_writer__key(w, "rss_bytes");
-		json_writer__uint(w, rss_bytes());
-		json_writer__key(w, "records");
-		json_writer__uint(w, d->records);
-		json_writer__key(w, "bad_records");
-		json_writer__uint(w, d->bad_records);
-		json_writer__key(w, "stray_records");
-		json_writer__uint(w, d->stray_records);
-		json_writer__key(w, "bpf_prog_id");
-		json_writer__uint(w, d->sampler ? bpf_sampler__prog_id(d->sampler) : 0);
-		json_writer__object_end(w);
-	}
-	json_writer__key(w, "sessions");
-	json_writer__array_begin(w);
-	for (int slot = 0; slot < CPROF_MAX_SESSIONS; slot++) {
-		struct session *s = d->sessions[slot];
-
-		if (!s || (viewer != 0 && s->owner != viewer))
-			continue;
-		refresh_counters(d, s);
-		write_session(d, s, w);
-	}
-	json_writer__array_end(w);
 }
 
 int cprofd__ring_fd(const struct cprofd *d)
@@ -730,13 +662,15 @@ int cprofd__drain(struct cprofd *d)
 		d->symbols_callback(d->symbols_ctx);
 	if (!d->sampler)
 		return 0;
+	if (d->unwind)
+		unwind_tables__collect(d->unwind);
 	n = bpf_sampler__drain(d->sampler);
 	drain_task_events(d);
 	for (int slot = 0; slot < CPROF_MAX_SESSIONS; slot++) {
 		struct session *s = d->sessions[slot];
 
 		if (s && !s->stop_mono_ns)
-			refresh_counters(d, s);
+			cprofd__refresh_counters(d, s);
 	}
 	check_targets(d);
 	return n;

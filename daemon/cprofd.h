@@ -29,6 +29,7 @@ struct cprofd_options {
 	bool background_symbols; /* load symbols on a worker thread (symbolizer.h) */
 	bool debuginfod; /* with background_symbols: ask debuginfod for missing debug files */
 	unsigned int debuginfod_backoff_s; /* after a failed fetch; 0: the symbolizer's default */
+	size_t unwind_rows; /* rows of the BPF unwind tables; 0: frame pointers only */
 };
 
 /* The summary of a stopped session, as sent with its profile. */

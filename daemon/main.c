@@ -30,6 +30,7 @@
 #include "config.h"
 #include "cprof_protocol.h"
 #include "cprof_record.h"
+#include "cprof_unwind.h"
 #include "cprofd.h"
 #include "listen_socket.h"
 #include "server/http_server.h"
@@ -68,6 +69,8 @@ static void usage(FILE *f)
 		"  --stack-table-size BYTES bound of the stack table (default 256 MiB)\n"
 		"  --max-processes N        bound of the process table (default 65536)\n"
 		"  --symbol-cache-size BYTES bound of cached symbols and DWARF (default 1G)\n"
+		"  --unwind-table-size BYTES kernel memory for unwind tables (default 32M; 0: frame\n"
+		"                            pointers only)\n"
 		"  --drain-interval-ms MS   how often the ring buffer is drained (default 100)\n"
 		"  --socket-group GROUP     group of the socket cprofd binds itself\n"
 		"  --foreground             run in the foreground (always the case; for scripts)\n"
@@ -88,6 +91,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		OPT_STACKS,
 		OPT_PROCESSES,
 		OPT_SYMBOLS,
+		OPT_UNWIND,
 		OPT_DRAIN,
 		OPT_GROUP,
 		OPT_FG,
@@ -103,6 +107,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "stack-table-size", required_argument, NULL, OPT_STACKS },
 		{ "max-processes", required_argument, NULL, OPT_PROCESSES },
 		{ "symbol-cache-size", required_argument, NULL, OPT_SYMBOLS },
+		{ "unwind-table-size", required_argument, NULL, OPT_UNWIND },
 		{ "drain-interval-ms", required_argument, NULL, OPT_DRAIN },
 		{ "socket-group", required_argument, NULL, OPT_GROUP },
 		{ "foreground", no_argument, NULL, OPT_FG },
@@ -161,6 +166,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			g->set |= CONFIG_SYMBOL_CACHE_SIZE;
+			break;
+		case OPT_UNWIND:
+			if (config__parse_unwind_table_size(optarg, &g->unwind_table_bytes)) {
+				fprintf(stderr,
+					"cprofd: --unwind-table-size must be 0 or from 64K to 4G\n");
+				return -1;
+			}
+			g->set |= CONFIG_UNWIND_TABLE_SIZE;
 			break;
 		case OPT_DRAIN:
 			if (config__parse_drain_interval_ms(optarg, &g->drain_interval_ms)) {
@@ -228,6 +241,8 @@ static int load_config(const struct options *o, struct config *ret, char *err, s
 		c.max_processes = g->max_processes;
 	if (g->set & CONFIG_SYMBOL_CACHE_SIZE)
 		c.symbol_cache_bytes = g->symbol_cache_bytes;
+	if (g->set & CONFIG_UNWIND_TABLE_SIZE)
+		c.unwind_table_bytes = g->unwind_table_bytes;
 	if (g->set & CONFIG_DRAIN_INTERVAL_MS)
 		c.drain_interval_ms = g->drain_interval_ms;
 	if (g->set & CONFIG_SOCKET_GROUP)
@@ -384,6 +399,7 @@ static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si,
 	note_restart_needed("stack_table_size", cur->stack_table_bytes, next.stack_table_bytes);
 	note_restart_needed("max_processes", cur->max_processes, next.max_processes);
 	note_restart_needed("symbol_cache_size", cur->symbol_cache_bytes, next.symbol_cache_bytes);
+	note_restart_needed("unwind_table_size", cur->unwind_table_bytes, next.unwind_table_bytes);
 	note_restart_needed("debuginfod_timeout", cur->debuginfod_timeout_s,
 			    next.debuginfod_timeout_s);
 	note_restart_needed("debuginfod_backoff", cur->debuginfod_backoff_s,
@@ -396,6 +412,7 @@ static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si,
 	next.stack_table_bytes = cur->stack_table_bytes;
 	next.max_processes = cur->max_processes;
 	next.symbol_cache_bytes = cur->symbol_cache_bytes;
+	next.unwind_table_bytes = cur->unwind_table_bytes;
 	next.debuginfod_timeout_s = cur->debuginfod_timeout_s;
 	next.debuginfod_backoff_s = cur->debuginfod_backoff_s;
 	memcpy(next.debuginfod_urls, cur->debuginfod_urls, sizeof(next.debuginfod_urls));
@@ -596,6 +613,7 @@ int main(int argc, char **argv)
 	cprofd_options.stack_table_bytes = ctx.config.stack_table_bytes;
 	cprofd_options.max_processes = ctx.config.max_processes;
 	cprofd_options.symbol_cache_bytes = ctx.config.symbol_cache_bytes;
+	cprofd_options.unwind_rows = ctx.config.unwind_table_bytes / sizeof(struct cprof_unwind_row);
 	cprofd_options.default_hz = ctx.config.hz;
 	/* Symbols load on a worker thread: the loop never stalls on a big binary. */
 	cprofd_options.background_symbols = true;

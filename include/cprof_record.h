@@ -16,7 +16,7 @@
 #endif
 
 /* Bump when a record's layout changes; the daemon rejects other versions. */
-#define CPROF_RECORD_VERSION 2
+#define CPROF_RECORD_VERSION 3
 
 enum cprof_record_type {
 	CPROF_RECORD_SAMPLE = 1, /* struct cprof_sample_record */
@@ -57,6 +57,34 @@ struct cprof_record_header {
 /* Flags of a sample record. */
 #define CPROF_SAMPLE_USER_STACK_ERROR (1u << 0) /* the user stack could not be read */
 #define CPROF_SAMPLE_KERNEL_STACK_ERROR (1u << 1) /* the kernel stack could not be read */
+/* The leaf's caller came from an unwind table: the leaf needs no recovery. */
+#define CPROF_SAMPLE_LEAF_BY_TABLE (1u << 2)
+
+/* Why the user-stack walk ended (bpf/unwind.h). */
+enum cprof_unwind_stop {
+	CPROF_UNWIND_STOP_NONE = 0, /* no user stack was walked */
+	CPROF_UNWIND_STOP_FP_END = 1, /* a frame-pointer chain ended (0, or unreadable) */
+	CPROF_UNWIND_STOP_END = 2, /* the table marked the outermost frame: the stack is whole */
+	CPROF_UNWIND_STOP_READ_FAULT = 3, /* the stack word a rule points at was unreadable */
+	CPROF_UNWIND_STOP_UNSUPPORTED = 4, /* a rule the unwinder does not follow */
+	CPROF_UNWIND_STOP_TRUNCATED = 5, /* CPROF_MAX_USER_FRAMES reached, with more to go */
+	CPROF_UNWIND_STOP_KINDS = 6,
+};
+
+/*
+ * Pseudo return addresses the daemon puts at the root of a stack whose walk
+ * stopped early, so that the stack table keeps the reason with it and the
+ * profile shows it as a frame; no code lives in the top page of the address
+ * space. Never written by the BPF program.
+ */
+#define CPROF_STOP_MARKER_BASE 0xfffffffffffff000ull
+#define CPROF_STOP_MARKER(stop) (CPROF_STOP_MARKER_BASE | (stop))
+/*
+ * Not a stop of its own: the walk ended by frame pointers after it went
+ * through a file that has CFI but whose table was not loaded (yet, or any
+ * more), so the frames above may be missing.
+ */
+#define CPROF_STOP_MARKER_NO_TABLE CPROF_STOP_MARKER(0xfff)
 
 /*
  * One cpu-clock sample of a target thread. The record ends with
@@ -78,7 +106,10 @@ struct cprof_sample_record {
 	__u16 user_depth; /* user frames in ips[], after the kernel ones */
 	__u32 flags; /* CPROF_SAMPLE_* */
 	__u16 leaf_stack_words; /* words of leaf_stack[] read: 0 when sp was unreadable */
-	__u16 reserved[3]; /* zero */
+	__u8 unwind_stop; /* enum cprof_unwind_stop */
+	__u8 reserved; /* zero */
+	__u16 table_frames; /* user frames unwound by a table */
+	__u16 no_table_frames; /* ...by frame pointers in a file whose table is not loaded */
 	__u64 leaf_stack[CPROF_LEAF_STACK_WORDS]; /* user memory at sp, sp + 8, ... */
 	__u64 ips[];
 };

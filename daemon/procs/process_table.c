@@ -381,6 +381,34 @@ const struct proc_map *process_table__find_file(const struct process_table *t, p
 	return NULL;
 }
 
+int process_table__for_each_code(const struct process_table *t, pid_t tgid,
+				 void (*fn)(const struct proc_map *m, void *arg), void *arg)
+{
+	const struct process *p = lookup(t, tgid);
+	unsigned int n;
+	int passed = 0;
+
+	if (!p)
+		return -ENOENT;
+	n = p->n_since_exec ? p->n_since_exec : p->n_snapshots;
+	for (unsigned int i = 0; i < n && i < p->n_snapshots; i++) {
+		const struct proc_maps *maps = &p->snapshots[i];
+
+		for (size_t j = 0; j < maps->n; j++) {
+			if (!(maps->maps[j].perms & PROC_MAP_EXEC))
+				continue;
+			fn(&maps->maps[j], arg);
+			passed++;
+		}
+	}
+	return passed;
+}
+
+bool process_table__has(const struct process_table *t, pid_t tgid)
+{
+	return lookup(t, tgid) != NULL;
+}
+
 int process_table__owner(const struct process_table *t, pid_t tgid, uid_t *ret_uid)
 {
 	const struct process *p = lookup(t, tgid);

@@ -56,6 +56,18 @@ const struct proc_map *process_table__find_file(const struct process_table *t, p
 						void *arg);
 
 /*
+ * Calls fn(m, arg) for each executable mapping of tgid's current program
+ * (the snapshots since its last exec), newest snapshot first, so a mapping
+ * that replaced another comes before it: the caller skips what overlaps one
+ * it took. Returns the mappings passed, or -ENOENT for an unknown tgid.
+ */
+int process_table__for_each_code(const struct process_table *t, pid_t tgid,
+				 void (*fn)(const struct proc_map *m, void *arg), void *arg);
+
+/* Whether tgid has an entry (held by a session, or made at its fork). */
+bool process_table__has(const struct process_table *t, pid_t tgid);
+
+/*
  * The owner (real uid) of tgid as seen when its entry was made, so files it
  * wrote (perf maps) can be checked after it is gone. Returns 0, or -ENOENT
  * when the tgid is unknown or its owner could not be read.

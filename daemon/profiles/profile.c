@@ -336,6 +336,21 @@ static uint64_t marker_location(struct profile_ctx *ctx, const char *name)
 	return pprof_builder__location(ctx->pprof, 0, 0, &line, 1);
 }
 
+/* The name of a stop marker's frame. */
+static const char *stop_marker_name(uint64_t ip)
+{
+	if (ip == CPROF_STOP_MARKER_NO_TABLE)
+		return PROFILE_UNWIND_NO_TABLE;
+	switch (ip - CPROF_STOP_MARKER_BASE) {
+	case CPROF_UNWIND_STOP_READ_FAULT:
+		return PROFILE_UNWIND_READ_FAULT;
+	case CPROF_UNWIND_STOP_UNSUPPORTED:
+		return PROFILE_UNWIND_UNSUPPORTED;
+	default:
+		return PROFILE_UNWIND_TRUNCATED;
+	}
+}
+
 static int add_count(struct profile_ctx *ctx, const struct session *s,
 		     const struct stack_table *stacks, const struct session_count *c)
 {
@@ -357,6 +372,12 @@ static int add_count(struct profile_ctx *ctx, const struct session *s,
 	for (unsigned int f = 0; f < stack->user_depth; f++) {
 		uint64_t ip = stack->ips[stack->kernel_depth + f];
 
+		if (ip >= CPROF_STOP_MARKER_BASE) {
+			ctx->frames[n] = marker_location(ctx, stop_marker_name(ip));
+			if (!ctx->frames[n++])
+				return -ENOMEM;
+			continue;
+		}
 		/* The first user frame is where user code resumes: exact too. */
 		ctx->frames[n] = user_location(ctx, stack->tgid, ip, f == 0 ? ip : ip - 1, &mapped);
 		if (!ctx->frames[n++])
@@ -429,7 +450,9 @@ int profile__prepare(const struct session *s, const struct stack_table *stacks,
 			uint64_t ip = stack->ips[stack->kernel_depth + f];
 			uint64_t lookup = f == 0 ? ip : ip - 1;
 			const struct proc_map *m =
-				process_table__find(processes, stack->tgid, lookup);
+				ip < CPROF_STOP_MARKER_BASE
+					? process_table__find(processes, stack->tgid, lookup)
+					: NULL;
 
 			if (!m || !has_symbols(m))
 				continue;
@@ -467,7 +490,7 @@ int profile__build(const struct session *s, const struct stack_table *stacks,
 
 	/* Tables found in this build stay until its end, whatever else it loads. */
 	symbolizer__freeze(symbols, true);
-	ctx.frames = malloc((CPROF_MAX_FRAMES + 1) * sizeof(*ctx.frames));
+	ctx.frames = malloc((CPROF_MAX_FRAMES + 2) * sizeof(*ctx.frames));
 	ctx.pprof = pprof_builder__new(&info);
 	if (!ctx.frames || !ctx.pprof) {
 		err = -ENOMEM;

@@ -26,6 +26,11 @@ struct symbolizer;
  * stack is kept, address by address, under this name.
  */
 #define PROFILE_UNMAPPED "[unmapped: no known mapping for the leaf]"
+/* Root frames of stacks whose walk stopped short (CPROF_STOP_MARKER()). */
+#define PROFILE_UNWIND_READ_FAULT "[unwind: stack unreadable here]"
+#define PROFILE_UNWIND_UNSUPPORTED "[unwind: CFI rule not followed]"
+#define PROFILE_UNWIND_TRUNCATED "[truncated]"
+#define PROFILE_UNWIND_NO_TABLE "[unwind: frame pointers, table not loaded]"
 
 /* Where a preparation is between slices; zero it to begin. */
 struct profile_prepare {

@@ -177,7 +177,8 @@ int session__add_sample(struct session *s, struct stack_table *stacks,
 			s->n_counts++;
 			/* A new stack may hold addresses of code mapped since the last read. */
 			for (unsigned int f = r->kernel_depth; f < r->kernel_depth + user_depth; f++)
-				process_table__find(processes, r->tgid, r->ips[f]);
+				if (r->ips[f] < CPROF_STOP_MARKER_BASE)
+					process_table__find(processes, r->tgid, r->ips[f]);
 			break;
 		}
 	}

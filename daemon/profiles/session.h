@@ -50,6 +50,10 @@ struct session {
 	uint64_t samples; /* records counted */
 	uint64_t lost_stack_table_full; /* records dropped: no room for a new stack */
 	uint64_t stack_errors; /* records with an unreadable stack */
+	/* How the user stacks were walked: samples by why the walk ended, ... */
+	uint64_t unwind_stops[CPROF_UNWIND_STOP_KINDS];
+	uint64_t samples_by_table; /* ...with a frame unwound by a table */
+	uint64_t samples_no_table; /* ...with one in a file whose table is not loaded */
 	struct cprof_session_counters kernel; /* the BPF program's counters, last read */
 
 	struct session_count *counts; /* open addressing, stack_id NO_STACK when empty */

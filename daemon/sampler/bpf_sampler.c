@@ -16,6 +16,18 @@
 #include <bpf/libbpf.h>
 
 #include "profile.skel.h"
+#include "unwind/unwind_tables.h"
+
+/* The other unwind maps, sized from the rows: a page index entry per 4 rows, at least 1024. */
+#define UNWIND_FILES 4096
+#define UNWIND_RULES 65536
+#define UNWIND_PROCS 8192
+
+/* An array map of ours, mmap()ed. */
+struct mapped_array {
+	void *base;
+	size_t bytes;
+};
 
 /* The inode of the initial PID namespace (PROC_PID_INIT_INO), fixed by the kernel. */
 #define INITIAL_PIDNS_INO 0xEFFFFFFCu
@@ -36,7 +48,83 @@ struct bpf_sampler {
 	struct bpf_link **links;
 	struct bpf_link *fork_link, *exec_link, *exit_link; /* following children, while attached */
 	unsigned int hz;
+	bool unwind; /* the unwind maps are sized and mapped */
+	struct mapped_array unwind_files, unwind_rows, unwind_pages, unwind_rules;
 };
+
+/* Sizes the unwind maps before load: their real sizes, or one entry each (unwinding off). */
+static int size_unwind_maps(struct bpf_sampler *s, size_t rows)
+{
+	struct profile_bpf *k = s->skel;
+	size_t pages = rows / 4 > 1024 ? rows / 4 : 1024;
+	int err;
+
+	if (!rows)
+		return bpf_map__set_max_entries(k->maps.unwind_files, 1) ?:
+			       bpf_map__set_max_entries(k->maps.unwind_rows, 1) ?:
+			       bpf_map__set_max_entries(k->maps.unwind_pages, 1) ?:
+			       bpf_map__set_max_entries(k->maps.unwind_rules, 1) ?:
+			       bpf_map__set_max_entries(k->maps.unwind_procs, 1);
+	if (rows > UINT32_MAX)
+		return -E2BIG;
+	err = bpf_map__set_max_entries(k->maps.unwind_files, UNWIND_FILES) ?:
+		      bpf_map__set_max_entries(k->maps.unwind_rows, rows) ?:
+		      bpf_map__set_max_entries(k->maps.unwind_pages, pages) ?:
+		      bpf_map__set_max_entries(k->maps.unwind_rules, UNWIND_RULES) ?:
+		      bpf_map__set_max_entries(k->maps.unwind_procs, UNWIND_PROCS);
+	s->unwind = !err;
+	return err;
+}
+
+static int map_array(struct bpf_map *map, struct mapped_array *ret)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+	size_t bytes = (size_t)bpf_map__max_entries(map) * bpf_map__value_size(map);
+	void *base;
+
+	bytes = (bytes + page - 1) & ~(page - 1);
+	base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	*ret = (struct mapped_array){ base, bytes };
+	return 0;
+}
+
+static void unmap_array(struct mapped_array *a)
+{
+	if (a->base)
+		munmap(a->base, a->bytes);
+	a->base = NULL;
+}
+
+static void unmap_unwind(struct bpf_sampler *s)
+{
+	unmap_array(&s->unwind_files);
+	unmap_array(&s->unwind_rows);
+	unmap_array(&s->unwind_pages);
+	unmap_array(&s->unwind_rules);
+}
+
+int bpf_sampler__unwind_maps(struct bpf_sampler *s, struct unwind_maps *ret)
+{
+	struct profile_bpf *k = s->skel;
+
+	if (!s->unwind)
+		return -ENOTSUP;
+	*ret = (struct unwind_maps){
+		.files = s->unwind_files.base,
+		.max_files = bpf_map__max_entries(k->maps.unwind_files),
+		.rows = s->unwind_rows.base,
+		.max_rows = bpf_map__max_entries(k->maps.unwind_rows),
+		.pages = s->unwind_pages.base,
+		.max_pages = bpf_map__max_entries(k->maps.unwind_pages),
+		.rules = s->unwind_rules.base,
+		.max_rules = bpf_map__max_entries(k->maps.unwind_rules),
+		.procs_fd = bpf_map__fd(k->maps.unwind_procs),
+		.max_procs = bpf_map__max_entries(k->maps.unwind_procs),
+	};
+	return 0;
+}
 
 static int ring_callback(void *ctx, void *data, size_t size)
 {
@@ -81,6 +169,7 @@ struct bpf_sampler *bpf_sampler__new(const struct bpf_sampler_options *opts)
 		goto err_free;
 	}
 	err = bpf_map__set_max_entries(s->skel->maps.records, s->ring_bytes);
+	err = err ?: size_unwind_maps(s, opts->unwind_rows);
 	if (err)
 		goto err_destroy;
 	s->skel->rodata->ns_per_clock_tick = 1000000000ull / sysconf(_SC_CLK_TCK);
@@ -93,6 +182,14 @@ struct bpf_sampler *bpf_sampler__new(const struct bpf_sampler_options *opts)
 	err = profile_bpf__load(s->skel);
 	if (err)
 		goto err_destroy;
+	if (s->unwind) {
+		err = map_array(s->skel->maps.unwind_files, &s->unwind_files) ?:
+			      map_array(s->skel->maps.unwind_rows, &s->unwind_rows) ?:
+			      map_array(s->skel->maps.unwind_pages, &s->unwind_pages) ?:
+			      map_array(s->skel->maps.unwind_rules, &s->unwind_rules);
+		if (err)
+			goto err_unmap;
+	}
 
 	fd = bpf_map__fd(s->skel->maps.records);
 	s->ring = ring_buffer__new(fd, ring_callback, s, NULL);
@@ -116,6 +213,8 @@ err_consumer:
 	munmap((void *)s->consumer_pos, s->page_size);
 err_ring:
 	ring_buffer__free(s->ring);
+err_unmap:
+	unmap_unwind(s);
 err_destroy:
 	profile_bpf__destroy(s->skel);
 err_free:
@@ -132,6 +231,7 @@ void bpf_sampler__free(struct bpf_sampler *s)
 	munmap((void *)s->producer_pos, s->page_size);
 	munmap((void *)s->consumer_pos, s->page_size);
 	ring_buffer__free(s->ring);
+	unmap_unwind(s);
 	profile_bpf__destroy(s->skel);
 	free(s);
 }

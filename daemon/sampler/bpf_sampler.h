@@ -18,6 +18,7 @@
 #include "cprof_record.h"
 
 struct bpf_sampler;
+struct unwind_maps;
 
 /* Called for every record drained; data points into the ring buffer. */
 typedef void (*bpf_sampler_record_fn)(void *ctx, const void *data, size_t size);
@@ -25,6 +26,8 @@ typedef void (*bpf_sampler_record_fn)(void *ctx, const void *data, size_t size);
 struct bpf_sampler_options {
 	size_t ring_buffer_bytes; /* power of two, >= page size */
 	size_t wakeup_bytes; /* wake the reader past this fill; 0: half the ring */
+	/* Rows of the unwind tables (8 bytes each); 0: frame pointers only. */
+	size_t unwind_rows;
 	bpf_sampler_record_fn on_record;
 	void *ctx;
 };
@@ -74,6 +77,12 @@ int bpf_sampler__drain(struct bpf_sampler *s);
 /* Ring buffer size and bytes waiting, for status. */
 size_t bpf_sampler__ring_bytes(const struct bpf_sampler *s);
 size_t bpf_sampler__ring_used_bytes(const struct bpf_sampler *s);
+
+/*
+ * The unwind tables' maps, mapped into our memory, for unwind_tables.h.
+ * Returns 0, or -ENOTSUP when the sampler was made without unwinding.
+ */
+int bpf_sampler__unwind_maps(struct bpf_sampler *s, struct unwind_maps *ret);
 
 /* The program's id (bpftool prog show id N), for tests and stats. */
 uint32_t bpf_sampler__prog_id(const struct bpf_sampler *s);

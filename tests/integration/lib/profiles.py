@@ -306,6 +306,10 @@ _PPROF_UNKNOWN = re.compile(r"^(\S+)\+0x[0-9a-f]+$")
 _PERF_UNKNOWN = re.compile(r"^0x[0-9a-f]+$")
 
 
+# glibc's internal names of public functions, where a symbol table has both.
+_GLIBC_ALIASES = {"__libc_start_main_impl": "__libc_start_main"}
+
+
 def comparable_symbol(name, dso=None):
     """The name under which both tools' entries are compared.
 
@@ -315,7 +319,8 @@ def comparable_symbol(name, dso=None):
     BINARY]", one entry per binary: an address is not a function, and at 99
     Hz single addresses of a few samples each would only rank by noise.
     Named code: glibc's internal aliases ("__GI_", "__GI___") and symbol
-    versions ("@GLIBC_2.2.5") are dropped, since two tools may pick
+    versions ("@GLIBC_2.2.5") are dropped and internal names of public
+    functions (__libc_start_main_impl) made public, since two tools may pick
     different names for one address; for the same reason glibc's memcpy
     variants, which are its memmove ones under a second name
     (__memcpy_avx512_unaligned_erms is __memmove_avx512_unaligned_erms),
@@ -331,6 +336,7 @@ def comparable_symbol(name, dso=None):
         if match:
             return f"[unknown in {match.group(1)}]"
     name = name.split("@", 1)[0]
+    name = _GLIBC_ALIASES.get(name, name)
     if name.startswith("__GI_"):
         name = name[len("__GI_"):]
     if name.startswith("__memcpy_") and "unaligned" in name:

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The daemon's status, as /v1/status and /v1/sessions give it. */
+#include "cprofd.h"
+#include "cprofd_impl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cprof_protocol.h"
+#include "json_writer.h"
+#include "procs/process_table.h"
+#include "profiles/session.h"
+#include "profiles/stack_table.h"
+#include "sampler/bpf_sampler.h"
+#include "sampler/leaf_unwind.h"
+#include "sampler/task_events.h"
+#include "symbols/symbolizer.h"
+#include "unwind/unwind_tables.h"
+
+static void write_uint(struct json_writer *w, const char *key, uint64_t value)
+{
+	json_writer__key(w, key);
+	json_writer__uint(w, value);
+}
+
+/* How the session's user stacks were walked, and why each walk ended. */
+static void write_walks(struct json_writer *w, const struct session *s)
+{
+	static const char *const stops[CPROF_UNWIND_STOP_KINDS] = {
+		[CPROF_UNWIND_STOP_NONE] = "no_user_stack",
+		[CPROF_UNWIND_STOP_FP_END] = "frame_pointers_ended",
+		[CPROF_UNWIND_STOP_END] = "reached_the_entry",
+		[CPROF_UNWIND_STOP_READ_FAULT] = "stack_unreadable",
+		[CPROF_UNWIND_STOP_UNSUPPORTED] = "rule_not_followed",
+		[CPROF_UNWIND_STOP_TRUNCATED] = "truncated",
+	};
+
+	json_writer__key(w, "unwind");
+	json_writer__object_begin(w);
+	write_uint(w, "samples_by_table", s->samples_by_table);
+	write_uint(w, "samples_without_table", s->samples_no_table);
+	for (int i = 0; i < CPROF_UNWIND_STOP_KINDS; i++)
+		write_uint(w, stops[i], s->unwind_stops[i]);
+	json_writer__object_end(w);
+}
+
+/* The unwind tables: what is loaded, and the kernel memory they were given. */
+static void write_unwind_tables(struct json_writer *w, const struct cprofd *d)
+{
+	struct unwind_tables_stats st;
+
+	json_writer__key(w, "unwind");
+	json_writer__object_begin(w);
+	json_writer__key(w, "state");
+	json_writer__string(w, d->unwind		     ? "on"
+			       : d->unwind_error == -ENOTSUP ? "off"
+							     : strerror(-d->unwind_error));
+	if (d->unwind) {
+		unwind_tables__stats(d->unwind, &st);
+		write_uint(w, "files", st.files);
+		write_uint(w, "files_loaded", st.files_loaded);
+		write_uint(w, "files_building", st.files_building);
+		write_uint(w, "files_without_cfi", st.files_without_cfi);
+		write_uint(w, "rows", st.rows_used);
+		write_uint(w, "rows_capacity", st.rows_capacity);
+		write_uint(w, "pages", st.pages_used);
+		write_uint(w, "pages_capacity", st.pages_capacity);
+		write_uint(w, "rules", st.rules_used);
+		write_uint(w, "rules_capacity", st.rules_capacity);
+		write_uint(w, "processes", st.processes);
+		write_uint(w, "kernel_bytes", st.kernel_bytes);
+		write_uint(w, "builds", st.builds);
+		write_uint(w, "build_failures", st.build_failures);
+		write_uint(w, "build_ms", st.build_ns / 1000000);
+		write_uint(w, "evictions", st.evictions);
+		write_uint(w, "too_big", st.too_big);
+		write_uint(w, "processes_untracked", st.processes_untracked);
+		write_uint(w, "mappings_dropped", st.mappings_dropped);
+	}
+	json_writer__object_end(w);
+}
+
+static void write_session(struct cprofd *d, struct session *s, struct json_writer *w)
+{
+	json_writer__object_begin(w);
+	json_writer__key(w, CPROF_JSON_PID);
+	json_writer__int(w, s->pid);
+	json_writer__key(w, CPROF_JSON_HZ);
+	json_writer__uint(w, s->hz);
+	json_writer__key(w, CPROF_JSON_CHILDREN);
+	json_writer__bool(w, s->children);
+	json_writer__key(w, CPROF_JSON_PROCESSES);
+	json_writer__uint(w, s->n_processes);
+	json_writer__key(w, CPROF_JSON_CHILDREN_UNTRACKED);
+	json_writer__uint(w, s->kernel.children_untracked);
+	json_writer__key(w, CPROF_JSON_SLOT);
+	json_writer__uint(w, s->slot);
+	json_writer__key(w, CPROF_JSON_STATE);
+	json_writer__string(w, s->stop_mono_ns	  ? "stopped"
+			       : s->target_exited ? "exited"
+						  : "running");
+	json_writer__key(w, CPROF_JSON_DURATION_NS);
+	json_writer__uint(w, session__duration_ns(s));
+	json_writer__key(w, CPROF_JSON_SAMPLES);
+	json_writer__uint(w, s->samples);
+	json_writer__key(w, CPROF_JSON_LOST);
+	json_writer__uint(w, session__lost(s));
+	json_writer__key(w, CPROF_JSON_LOST_RING_FULL);
+	json_writer__uint(w, s->kernel.lost_ring_full);
+	json_writer__key(w, CPROF_JSON_LOST_STACK_TABLE_FULL);
+	json_writer__uint(w, s->lost_stack_table_full);
+	json_writer__key(w, CPROF_JSON_STACK_ERRORS);
+	json_writer__uint(w, s->stack_errors);
+	json_writer__key(w, CPROF_JSON_FIRED);
+	json_writer__uint(w, s->kernel.fired);
+	json_writer__key(w, CPROF_JSON_OTHER_PROCESS);
+	json_writer__uint(w, s->kernel.other_process);
+	json_writer__key(w, CPROF_JSON_STACKS);
+	json_writer__uint(w, s->n_counts);
+	write_walks(w, s);
+	json_writer__object_end(w);
+}
+
+int cprofd__write_session(struct cprofd *d, pid_t pid, struct json_writer *w)
+{
+	struct session *s = cprofd__find_session(d, pid);
+
+	if (!s)
+		return -ENOENT;
+	cprofd__refresh_counters(d, s);
+	write_session(d, s, w);
+	return 0;
+}
+
+/* Resident memory of this process, from /proc/self/statm. */
+static uint64_t rss_bytes(void)
+{
+	unsigned long size, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return (uint64_t)resident * sysconf(_SC_PAGESIZE);
+}
+
+void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon, uid_t viewer)
+{
+	struct symbolizer_stats symbols;
+
+	if (daemon) {
+		json_writer__key(w, "daemon");
+		json_writer__object_begin(w);
+		json_writer__key(w, "version");
+		json_writer__string(w, CPROF_VERSION);
+		json_writer__key(w, "pid");
+		json_writer__int(w, getpid());
+		json_writer__key(w, "hz");
+		json_writer__uint(w, d->sampler ? bpf_sampler__hz(d->sampler) : 0);
+		json_writer__key(w, "sessions");
+		json_writer__uint(w, d->n_sessions);
+		json_writer__key(w, "ring_buffer_bytes");
+		json_writer__uint(w, d->sampler ? bpf_sampler__ring_bytes(d->sampler) : 0);
+		json_writer__key(w, "ring_buffer_used_bytes");
+		json_writer__uint(w, d->sampler ? bpf_sampler__ring_used_bytes(d->sampler) : 0);
+		json_writer__key(w, "stack_table_bytes");
+		json_writer__uint(w, stack_table__memory(d->stacks));
+		json_writer__key(w, "stack_table_limit_bytes");
+		json_writer__uint(w, stack_table__limit(d->stacks));
+		json_writer__key(w, "stack_table_stacks");
+		json_writer__uint(w, stack_table__count(d->stacks));
+		json_writer__key(w, "processes");
+		json_writer__uint(w, process_table__count(d->processes));
+		json_writer__key(w, "task_events");
+		json_writer__string(w, d->task_events	       ? "open"
+				       : d->task_events_error ? strerror(-d->task_events_error)
+							      : "closed");
+		json_writer__key(w, "task_events_lost");
+		json_writer__uint(w, d->task_events ? task_events__lost(d->task_events) : 0);
+		json_writer__key(w, "processes_untracked");
+		json_writer__uint(w, process_table__untracked(d->processes));
+		json_writer__key(w, "symbolizer_bytes");
+		json_writer__uint(w, symbolizer__memory(d->symbols));
+		symbolizer__stats(d->symbols, &symbols);
+		json_writer__key(w, "symbol_cache_bytes");
+		json_writer__uint(w, symbols.cache_bytes);
+		json_writer__key(w, "symbol_cache_limit_bytes");
+		json_writer__uint(w, symbols.cache_limit_bytes);
+		json_writer__key(w, "symbol_cache_binaries");
+		json_writer__uint(w, symbols.binaries);
+		json_writer__key(w, "symbol_cache_evictions");
+		json_writer__uint(w, symbols.evictions);
+		json_writer__key(w, "kernel_symbols_bytes");
+		json_writer__uint(w, symbols.kernel_bytes);
+		json_writer__key(w, "symbol_loads_pending");
+		json_writer__uint(w, symbols.loads_pending);
+		json_writer__key(w, "symbol_loads_done");
+		json_writer__uint(w, symbols.loads_done);
+		json_writer__key(w, "symbol_loads_failed");
+		json_writer__uint(w, symbols.loads_failed);
+		json_writer__key(w, "debuginfod_fetched");
+		json_writer__uint(w, symbols.debuginfod_fetched);
+		json_writer__key(w, "debuginfod_failed");
+		json_writer__uint(w, symbols.debuginfod_failed);
+		json_writer__key(w, "debuginfod_backed_off");
+		json_writer__uint(w, symbols.debuginfod_backed_off);
+		json_writer__key(w, "rss_bytes");
+		json_writer__uint(w, rss_bytes());
+		json_writer__key(w, "records");
+		json_writer__uint(w, d->records);
+		json_writer__key(w, "bad_records");
+		json_writer__uint(w, d->bad_records);
+		json_writer__key(w, "stray_records");
+		json_writer__uint(w, d->stray_records);
+		json_writer__key(w, "bpf_prog_id");
+		json_writer__uint(w, d->sampler ? bpf_sampler__prog_id(d->sampler) : 0);
+		write_unwind_tables(w, d);
+		json_writer__object_end(w);
+	}
+	json_writer__key(w, "sessions");
+	json_writer__array_begin(w);
+	for (int slot = 0; slot < CPROF_MAX_SESSIONS; slot++) {
+		struct session *s = d->sessions[slot];
+
+		if (!s || (viewer != 0 && s->owner != viewer))
+			continue;
+		cprofd__refresh_counters(d, s);
+		write_session(d, s, w);
+	}
+	json_writer__array_end(w);
+}

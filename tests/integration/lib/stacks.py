@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Whole stacks, cprofd against perf --call-graph dwarf on the same run.
+
+    stacks.py PROFILE.pb.gz PERF.DATA [--top N] [--only FUNCTION]
+
+Prints one line of JSON: for each tool, how many samples (user stacks,
+kernel frames left out) reach a thread's entry (_start,
+__libc_start_call_main, start_thread, clone3...), and for perf's N most
+common stacks (function names, leaf first) whether cprofd has the same
+stack, frame by frame, and the share of perf's samples those stacks hold.
+With --only, just the samples with FUNCTION on their stack count.
+"""
+
+import argparse
+import collections
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import profiles  # noqa: E402
+
+ENTRIES = {"_start", "__libc_start_call_main", "__libc_start_main", "__libc_start_main_impl",
+           "start_thread", "clone3", "__clone3", "clone", "__clone", "thread_start"}
+
+
+def user_stack(sample, perf):
+    """The user frames' function names, leaf first, without offsets."""
+    out = []
+    for f in sample.stack:
+        if (f.file or "").startswith("[kernel"):
+            continue
+        if perf and f.function == "[unknown]":
+            # cprofd's "BINARY+0xOFFSET" becomes the same (profiles.comparable_symbol).
+            out.append(f"[unknown in {os.path.basename(f.file or '')}]")
+            continue
+        name = f.function.split("+0x")[0] if perf else f.function
+        out.append(profiles.comparable_symbol(name))
+    return tuple(out)
+
+
+def tally(samples, perf, only):
+    stacks = collections.Counter()
+    for s in samples:
+        stack = user_stack(s, perf)
+        if not stack or (only and only not in stack):
+            continue
+        stacks[stack] += s.count
+    total = sum(stacks.values())
+    whole = sum(n for st, n in stacks.items() if any(f in ENTRIES for f in st))
+    return stacks, total, whole
+
+
+def main(argv):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("pprof")
+    parser.add_argument("perf")
+    parser.add_argument("--top", type=int, default=5)
+    parser.add_argument("--only")
+    args = parser.parse_args(argv[1:])
+    ours, total, whole = tally(profiles.load_pprof(args.pprof, inlined=True, with_files=True),
+                               False, args.only)
+    theirs, p_total, p_whole = tally(profiles.load_perf(args.perf, with_files=True), True,
+                                     args.only)
+    top = []
+    for stack, n in theirs.most_common(args.top):
+        top.append({"perf_share": round(100 * n / p_total, 1) if p_total else 0,
+                    "cprofd_share": round(100 * ours.get(stack, 0) / total, 1) if total else 0,
+                    "depth": len(stack), "stack": " <- ".join(stack[:6]) +
+                    (f" ... ({len(stack)} frames)" if len(stack) > 6 else "")})
+    print(json.dumps({"cprofd": {"samples": total, "reach_entry": whole},
+                      "perf": {"samples": p_total, "reach_entry": p_whole},
+                      "top": top}))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
