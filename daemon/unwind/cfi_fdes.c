@@ -343,7 +343,8 @@ int cfi_fdes__read(struct cfi_fdes *list, Elf *elf, const char *const *names, bo
 		if (err)
 			return err;
 	}
-	qsort(list->fdes, list->n_fdes, sizeof(*list->fdes), compare_fdes);
+	if (list->n_fdes) /* fdes is NULL until the first one */
+		qsort(list->fdes, list->n_fdes, sizeof(*list->fdes), compare_fdes);
 	return 0;
 }
 

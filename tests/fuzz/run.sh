@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Runs every libFuzzer target built in BUILD_DIR/fuzz/ (or the named ones)
 # for SECONDS each, one after another, each on a fresh copy of its seeds in
-# corpus/NAME/ with NAME.dict if there is one. Prints per target
+# corpus/NAME/ with NAME.dict and NAME.lsan.supp if there are. Prints per target
 #   ok - fuzz_NAME: N execs in S s (R/s)
 #   not ok - fuzz_NAME: ... (the sanitizer's report follows, as # lines)
 # and "N passed, N failed" last. A crashing input is kept in
@@ -51,9 +51,12 @@ for bin in "${targets[@]}"; do
 	fi
 	dict=()
 	[ -f "$here/$name.dict" ] && dict=(-dict="$here/$name.dict")
+	# Leaks inside a library a target drives, each explained in NAME.lsan.supp.
+	lsan=${LSAN_OPTIONS:-}
+	[ -f "$here/$name.lsan.supp" ] && lsan="suppressions=$here/$name.lsan.supp${lsan:+:$lsan}"
 
 	# Scratch files of the targets go under work/, not the shared /tmp.
-	TMPDIR=$work/tmp "$bin" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
+	TMPDIR=$work/tmp LSAN_OPTIONS=$lsan "$bin" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
 		-artifact_prefix="$crashes/" "${dict[@]}" "$work/corpus" >"$work/log" 2>&1
 	rc=$?
 	execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$work/log" | tail -1)
