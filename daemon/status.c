@@ -76,6 +76,7 @@ static void write_unwind_tables(struct json_writer *w, const struct cprofd *d)
 		write_uint(w, "build_ms", st.build_ns / 1000000);
 		write_uint(w, "evictions", st.evictions);
 		write_uint(w, "too_big", st.too_big);
+		write_uint(w, "no_room", st.no_room);
 		write_uint(w, "processes_untracked", st.processes_untracked);
 		write_uint(w, "mappings_dropped", st.mappings_dropped);
 	}

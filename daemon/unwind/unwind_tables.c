@@ -344,7 +344,8 @@ static int build(struct build_job *job)
 		fd = open_checked(job->root_path, job->inode);
 	if (fd < 0)
 		return fd;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/* Read, never mmap: a target may truncate a file it maps, and SIGBUS here ends the daemon. */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF) {
 		err = -ENOEXEC;
 		goto out;
@@ -355,7 +356,7 @@ static int build(struct build_job *job)
 	if (err == -ENOENT && debug_file_path(elf, debug_path, sizeof(debug_path)) == 0) {
 		debug_fd = open_checked(debug_path, 0);
 		if (debug_fd >= 0)
-			debug = elf_begin(debug_fd, ELF_C_READ_MMAP, NULL);
+			debug = elf_begin(debug_fd, ELF_C_READ, NULL);
 		if (debug)
 			err = cfi_table__build(elf, debug, &table);
 	}
@@ -465,9 +466,12 @@ static int install(struct unwind_tables *t, struct unwind_file *f, struct build_
 	uint32_t n_pages, first_row, first_page;
 	struct unwind_file *victim;
 
-	if (job->n_rows > UINT32_MAX)
+	if (job->n_rows > t->rows.capacity)
 		return -E2BIG;
 	n_pages = cfi_table__n_pages(job->rows, (uint32_t)job->n_rows);
+	/* What could never fit evicts nothing. */
+	if (n_pages > t->pages.capacity)
+		return -E2BIG;
 	for (;;) {
 		if (pool_take(&t->rows, (uint32_t)job->n_rows, now, &first_row) == 0) {
 			if (pool_take(&t->pages, n_pages, now, &first_page) == 0)
@@ -516,15 +520,22 @@ int unwind_tables__collect(struct unwind_tables *t)
 		next = done->next;
 		t->stats.build_ns += job->ns;
 		if (f && f->state == FILE_BUILDING) {
+			int err = job->err ?: install(t, f, job);
+
 			t->stats.builds++;
-			if (job->err || install(t, f, job)) {
+			if (!err) {
+				installed++;
+			} else if (!job->err && err == -ENOSPC) {
+				/* Room is in quarantine or held by newer tables: try again later. */
+				f->state = FILE_EVICTED;
+				f->evicted_ns = monotonic_ns();
+				t->stats.no_room++;
+			} else {
 				if (job->err != -ENOENT)
 					t->stats.build_failures++;
 				if (!job->err)
 					t->stats.too_big++;
 				f->state = FILE_NO_CFI;
-			} else {
-				installed++;
 			}
 		}
 		done->release(done);

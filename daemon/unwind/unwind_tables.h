@@ -53,7 +53,9 @@ struct unwind_tables_stats {
 	size_t rules_used, rules_capacity;
 	size_t processes; /* entries in the procs map */
 	size_t kernel_bytes; /* of the maps, as sized */
-	uint64_t builds, build_failures, evictions, too_big;
+	uint64_t builds, build_failures, evictions;
+	uint64_t too_big; /* a table larger than the maps: never loaded */
+	uint64_t no_room; /* no room for now, even after evicting: built again later */
 	uint64_t processes_untracked; /* an entry could not be written (map full) */
 	uint64_t mappings_dropped; /* past CPROF_UNWIND_MAX_MAPPINGS in one process */
 	uint64_t build_ns; /* worker time spent building tables */
