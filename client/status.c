@@ -35,11 +35,31 @@ static void print_connections(const struct json_value *connections)
 	       format_count(connections, "closed_idle", cells[8]));
 }
 
+/* The unwind tables: kernel memory, and what did not fit in it. */
+static void print_unwind(const struct json_value *unwind)
+{
+	char cells[8][CELL_SIZE];
+
+	if (!unwind || json__type(unwind) != JSON_OBJECT)
+		return;
+	printf("unwind tables %s", format_string(unwind, "state", 16, cells[0]));
+	if (!json__object_get(unwind, "files")) {
+		printf(" (frame pointers only)\n");
+		return;
+	}
+	printf(": %s files (%s loaded), %s of %s rows, %s of kernel memory; %s evicted, "
+	       "%s too big\n",
+	       format_count(unwind, "files", cells[1]), format_count(unwind, "files_loaded", cells[2]),
+	       format_count(unwind, "rows", cells[3]), format_count(unwind, "rows_capacity", cells[4]),
+	       format_bytes(unwind, "kernel_bytes", cells[5]),
+	       format_count(unwind, "evictions", cells[6]), format_count(unwind, "too_big", cells[7]));
+}
+
 static void print_status_table(const struct json_value *daemon, const struct json_value *sessions,
 			       const struct json_value *connections)
 {
-	char cells[8][CELL_SIZE];
-	const struct json_value *session;
+	char cells[9][CELL_SIZE];
+	const struct json_value *session, *unwind;
 	const char *session_count;
 	uint64_t duration_ns;
 	size_t i;
@@ -59,25 +79,29 @@ static void print_status_table(const struct json_value *daemon, const struct jso
 	       format_bytes(daemon, "stack_table_limit_bytes", cells[3]),
 	       format_count(daemon, "stack_table_stacks", cells[4]),
 	       format_bytes(daemon, "symbolizer_bytes", cells[5]));
+	print_unwind(json__object_get(daemon, "unwind"));
 	print_connections(connections);
 	if (json__array_length(sessions) == 0) {
 		printf("no sessions\n");
 		return;
 	}
-	printf("\n%8s %6s  %-8s %9s %12s %10s %8s\n", "PID", "HZ", "STATE", "SECONDS", "SAMPLES",
-	       "LOST", "STACKS");
+	printf("\n%8s %6s  %-8s %9s %12s %10s %8s %10s %10s\n", "PID", "HZ", "STATE", "SECONDS",
+	       "SAMPLES", "LOST", "STACKS", "BY TABLE", "NO TABLE");
 	for (i = 0; i < json__array_length(sessions); i++) {
 		session = json__array_at(sessions, i);
 		strcpy(cells[3], "?");
 		if (json__u64(json__object_get(session, CPROF_JSON_DURATION_NS), &duration_ns) == 0)
 			format_seconds(duration_ns, cells[3]);
-		printf("%8s %6s  %-8s %9s %12s %10s %8s\n",
+		unwind = json__object_get(session, "unwind");
+		printf("%8s %6s  %-8s %9s %12s %10s %8s %10s %10s\n",
 		       format_count(session, CPROF_JSON_PID, cells[0]),
 		       format_count(session, CPROF_JSON_HZ, cells[1]),
 		       format_string(session, CPROF_JSON_STATE, 8, cells[2]), cells[3],
 		       format_count(session, CPROF_JSON_SAMPLES, cells[4]),
 		       format_count(session, CPROF_JSON_LOST, cells[5]),
-		       format_count(session, CPROF_JSON_STACKS, cells[6]));
+		       format_count(session, CPROF_JSON_STACKS, cells[6]),
+		       unwind ? format_count(unwind, "samples_by_table", cells[7]) : "-",
+		       unwind ? format_count(unwind, "samples_without_table", cells[8]) : "-");
 	}
 }
 

@@ -19,6 +19,7 @@ hot:         short_hot is on the stack
 ld:          the leaf is in the dynamic loader; ld_named: with a function name
 exec:        the stack holds the kernel's fork or exec path, where the user
              frames are the parent's program; exec_mapped: all of them mapped
+             (a marker of where cprofd's walk ended is not a frame)
 """
 
 import os
@@ -31,6 +32,10 @@ import profiles  # noqa: E402
 # cprofd's names for frames it could not name; perf says "[unknown]".
 UNNAMED = re.compile(r"(^\[unknown\]|\+0x[0-9a-f]+$|^0x[0-9a-f]+$)")
 EXEC_PATH = {"bprm_execve", "begin_new_exec", "load_elf_binary", "ret_from_fork"}
+# cprofd's frames that say where and why a user-stack walk ended: not addresses,
+# so never "mapped". In exec, past the point where the new program's memory
+# replaced the old, the old stack is unreadable and cprofd says so.
+WALK_END = re.compile(r"^\[(unwind: .*|truncated)\]$")
 
 
 def is_kernel(frame):
@@ -43,7 +48,8 @@ def tally(tool, samples, forks):
     for s in forks:
         if any(f.function in EXEC_PATH for f in s.stack):
             n["exec"] += s.count
-            if all(f.file for f in s.stack if not is_kernel(f)):
+            if all(f.file for f in s.stack
+                   if not is_kernel(f) and not WALK_END.match(f.function)):
                 n["exec_mapped"] += s.count
     for s in samples:
         if not s.stack:

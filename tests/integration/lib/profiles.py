@@ -192,7 +192,7 @@ def _is_kernel_frame(address, dso):
     return dso.startswith("[kernel") or int(address, 16) >= 0xffff800000000000
 
 
-def parse_perf_script(text, user_only=False, with_files=False):
+def parse_perf_script(text, user_only=False, with_files=False, unknown_offsets=False):
     """Parse `perf script -F comm,tid,ip,sym,dso` output into Samples of count 1.
 
     Each sample is a header line "comm tid" followed by one line per frame,
@@ -200,6 +200,9 @@ def parse_perf_script(text, user_only=False, with_files=False):
     With user_only, kernel frames are dropped, so the leaf is the user-space
     function that was running, as a user-stack-only profiler sees it.
     with_files makes each frame a Frame(symbol, dso or None if unknown).
+    unknown_offsets names a frame perf could not name, in a known binary,
+    "BINARY+0xADDRESS" (perf prints the binary's address there), as cprofd
+    names it, so that unnamed frames can be compared one by one.
     """
     samples = []
     stack = None
@@ -215,6 +218,8 @@ def parse_perf_script(text, user_only=False, with_files=False):
         frame = _PERF_FRAME.match(line)
         if frame and stack is not None:
             address, symbol, dso = frame.groups()
+            if unknown_offsets and symbol == "[unknown]" and dso.startswith("/"):
+                symbol = "%s+0x%x" % (os.path.basename(dso), int(address, 16))
             if not (user_only and _is_kernel_frame(address, dso)):
                 stack.append(Frame(symbol, None if dso == "[unknown]" else dso)
                              if with_files else symbol)
@@ -229,9 +234,9 @@ def parse_perf_script(text, user_only=False, with_files=False):
     return samples
 
 
-def load_perf(path, user_only=False, with_files=False):
+def load_perf(path, user_only=False, with_files=False, unknown_offsets=False):
     """Samples of the perf.data file at path."""
-    return parse_perf_script(run_perf_script(path), user_only, with_files)
+    return parse_perf_script(run_perf_script(path), user_only, with_files, unknown_offsets)
 
 
 # self time as the tools print it ------------------------------------------

@@ -7,15 +7,18 @@
 Prints one line of JSON: for each tool, how many samples (user stacks,
 kernel frames left out) reach a thread's entry (_start,
 __libc_start_call_main, start_thread, clone3...), and for perf's N most
-common stacks (function names, leaf first) whether cprofd has the same
-stack, frame by frame, and the share of perf's samples those stacks hold.
-With --only, just the samples with FUNCTION on their stack count.
+common stacks (function names, leaf first; a frame neither tool names is
+compared by its binary and address) whether cprofd has the same stack,
+frame by frame, and the share of perf's samples those stacks hold; and for
+each tool, the share of its samples whose callers (the stack above the
+leaf) the other tool has too. With --only, just the samples with FUNCTION on their stack count.
 """
 
 import argparse
 import collections
 import json
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -25,15 +28,19 @@ ENTRIES = {"_start", "__libc_start_call_main", "__libc_start_main", "__libc_star
            "start_thread", "clone3", "__clone3", "clone", "__clone", "thread_start"}
 
 
+# An unnamed frame: the binary and the address in it.
+_UNNAMED = re.compile(r"^[^\[\]\s]+\+0x[0-9a-f]+$")
+
+
 def user_stack(sample, perf):
     """The user frames' function names, leaf first, without offsets."""
     out = []
     for f in sample.stack:
         if (f.file or "").startswith("[kernel"):
             continue
-        if perf and f.function == "[unknown]":
-            # cprofd's "BINARY+0xOFFSET" becomes the same (profiles.comparable_symbol).
-            out.append(f"[unknown in {os.path.basename(f.file or '')}]")
+        if _UNNAMED.match(f.function):
+            # Both tools name it BINARY+0xADDRESS: compared as it is.
+            out.append(f.function)
             continue
         name = f.function.split("+0x")[0] if perf else f.function
         out.append(profiles.comparable_symbol(name))
@@ -52,6 +59,16 @@ def tally(samples, perf, only):
     return stacks, total, whole
 
 
+def shared_callers(a, b):
+    """The share of a's samples (percent) whose callers, every frame above the leaf,
+    are those of a stack of b. The leaf is where each tool's own tick fell; the
+    callers are what the unwinding found."""
+    b_callers = {stack[1:] for stack in b}
+    total = sum(a.values())
+    same = sum(n for stack, n in a.items() if stack[1:] in b_callers)
+    return round(100 * same / total, 1) if total else 0
+
+
 def main(argv):
     parser = argparse.ArgumentParser()
     parser.add_argument("pprof")
@@ -61,7 +78,7 @@ def main(argv):
     args = parser.parse_args(argv[1:])
     ours, total, whole = tally(profiles.load_pprof(args.pprof, inlined=True, with_files=True),
                                False, args.only)
-    theirs, p_total, p_whole = tally(profiles.load_perf(args.perf, with_files=True), True,
+    theirs, p_total, p_whole = tally(profiles.load_perf(args.perf, with_files=True, unknown_offsets=True), True,
                                      args.only)
     top = []
     for stack, n in theirs.most_common(args.top):
@@ -71,6 +88,8 @@ def main(argv):
                     (f" ... ({len(stack)} frames)" if len(stack) > 6 else "")})
     print(json.dumps({"cprofd": {"samples": total, "reach_entry": whole},
                       "perf": {"samples": p_total, "reach_entry": p_whole},
+                      "callers": {"cprofd_in_perf": shared_callers(ours, theirs),
+                                  "perf_in_cprofd": shared_callers(theirs, ours)},
                       "top": top}))
 
 
