@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Tables are written keyed by file offset, not ELF address: a row's ELF
- * address goes through the exec segment that holds it (p_vaddr -> p_offset)
- * at install time, so that a mapping's bias is start - offset, straight from
- * /proc/PID/maps or an mmap record, and a process's entry can be written
- * before any of its files' tables is built, and never needs rewriting when
- * one comes.
+ * address goes through the exec segment that holds it (p_vaddr -> p_offset,
+ * file_rows.h) at install time, so that a mapping's bias is start - offset,
+ * straight from /proc/PID/maps or an mmap record, and a process's entry
+ * can be written before any of its files' tables is built, and never needs
+ * rewriting when one comes.
  */
 #include "unwind_tables.h"
 
@@ -22,6 +22,7 @@
 #include <bpf/bpf.h>
 
 #include "cfi_table.h"
+#include "file_rows.h"
 #include "procs/process_table.h"
 #include "util/clock.h"
 #include "util/worker.h"
@@ -31,7 +32,6 @@
 #define QUARANTINE_NS 1000000000ull
 /* An evicted table is built again only this long after, if still wanted. */
 #define REBUILD_AFTER_NS (10ull * 1000000000ull)
-#define MAX_EXEC_SEGMENTS 8
 #define MAX_RANGES 4096
 #define DEBUG_ROOT "/usr/lib/debug/.build-id"
 
@@ -239,26 +239,6 @@ static int open_checked(const char *path, uint64_t inode)
 	return fd;
 }
 
-/* The exec PT_LOAD segments: ELF address -> file offset. */
-struct segment {
-	uint64_t vaddr, offset, size;
-};
-
-static size_t exec_segments(Elf *elf, struct segment *segs)
-{
-	size_t n_phdrs, n = 0;
-
-	if (elf_getphdrnum(elf, &n_phdrs))
-		return 0;
-	for (size_t i = 0; i < n_phdrs && n < MAX_EXEC_SEGMENTS; i++) {
-		GElf_Phdr ph;
-
-		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
-			segs[n++] = (struct segment){ ph.p_vaddr, ph.p_offset, ph.p_filesz };
-	}
-	return n;
-}
-
 /* The path of the debug file named by elf's GNU build ID, or -ENOENT. */
 static int debug_file_path(Elf *elf, char *path, size_t size)
 {
@@ -294,45 +274,9 @@ static int debug_file_path(Elf *elf, char *path, size_t size)
 	return -ENOENT;
 }
 
-static int row_by_address(const void *a, const void *b)
-{
-	const struct cprof_unwind_row *x = a, *y = b;
-
-	return x->address < y->address ? -1 : x->address > y->address;
-}
-
-/*
- * The table's rows keyed by file offset: each row's ELF address through
- * the exec segment that holds it. Rows outside every exec segment go.
- */
-static int rows_by_offset(const struct cfi_table *table, const struct segment *segs,
-			  size_t n_segs, struct build_job *job)
-{
-	const struct cprof_unwind_row *rows = table->rows;
-	size_t n = table->n_rows, out = 0;
-	uint64_t base = table->base_vaddr;
-
-	job->rows = malloc((n ? n : 1) * sizeof(*job->rows));
-	if (!job->rows)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t vaddr = base + rows[i].address, offset = UINT64_MAX;
-
-		for (size_t s = 0; s < n_segs; s++)
-			if (vaddr >= segs[s].vaddr && vaddr < segs[s].vaddr + segs[s].size)
-				offset = vaddr - segs[s].vaddr + segs[s].offset;
-		if (offset > UINT32_MAX)
-			continue;
-		job->rows[out++] = (struct cprof_unwind_row){ (uint32_t)offset, rows[i].rule };
-	}
-	qsort(job->rows, out, sizeof(*job->rows), row_by_address);
-	job->n_rows = out;
-	return out ? 0 : -ENOENT;
-}
-
 static int build(struct build_job *job)
 {
-	struct segment segs[MAX_EXEC_SEGMENTS];
+	struct file_segment segs[FILE_ROWS_MAX_SEGMENTS];
 	struct cfi_table *table = NULL;
 	Elf *elf = NULL, *debug = NULL;
 	char debug_path[160];
@@ -350,7 +294,7 @@ static int build(struct build_job *job)
 		err = -ENOEXEC;
 		goto out;
 	}
-	n_segs = exec_segments(elf, segs);
+	n_segs = file_rows__exec_segments(elf, segs);
 	err = cfi_table__build(elf, NULL, &table);
 	/* No CFI in the binary: the debug file's .debug_frame, if there is one. */
 	if (err == -ENOENT && debug_file_path(elf, debug_path, sizeof(debug_path)) == 0) {
@@ -362,7 +306,7 @@ static int build(struct build_job *job)
 	}
 	if (err)
 		goto out;
-	err = rows_by_offset(table, segs, n_segs, job);
+	err = file_rows__by_offset(table, segs, n_segs, &job->rows, &job->n_rows);
 	if (err)
 		goto out;
 	job->n_rules = table->n_rules;
@@ -768,4 +712,6 @@ void unwind_tables__stats(const struct unwind_tables *t, struct unwind_tables_st
 	ret->rules_used = t->n_rules;
 	ret->rules_capacity = t->maps.max_rules;
 	ret->processes = t->n_tracked;
+	/* The procs hash allocates an entry per process it holds. */
+	ret->kernel_bytes += t->n_tracked * sizeof(struct cprof_unwind_proc);
 }

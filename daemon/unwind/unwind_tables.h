@@ -52,7 +52,7 @@ struct unwind_tables_stats {
 	size_t pages_used, pages_capacity;
 	size_t rules_used, rules_capacity;
 	size_t processes; /* entries in the procs map */
-	size_t kernel_bytes; /* of the maps, as sized */
+	size_t kernel_bytes; /* of the arrays, as sized, and of the process entries held */
 	uint64_t builds, build_failures, evictions;
 	uint64_t too_big; /* a table larger than the maps: never loaded */
 	uint64_t no_room; /* no room for now, even after evicting: built again later */
