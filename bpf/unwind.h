@@ -50,6 +50,15 @@ struct stack_walk {
 	__u16 table_frames; /* frames unwound by a table */
 	__u16 fp_frames; /* frames unwound by frame pointers */
 	__u16 no_table_frames; /* of them, in a file whose table is not loaded */
+	/*
+	 * The last row found: [row_start, row_end) of file row_file, relative
+	 * to its base, and its rule. Recursion and loops of calls walk the
+	 * same function again and again; a hit skips the page index and the
+	 * search.
+	 */
+	__u32 row_file; /* file index + 1; 0: empty */
+	__u32 row_rule;
+	__u64 row_start, row_end;
 };
 
 /* What a step works on: the scalars, and the memory they index. */
@@ -169,21 +178,24 @@ static long row_search_step(__u32 index, void *ctx)
 }
 
 /*
- * The rule for vaddr in file f, or NULL when the table has no row there:
- * the page index narrows the rows to those that may cover vaddr's page, a
- * binary search finds the last row that starts at or before vaddr.
+ * The rule for vaddr in file f (index file), or NULL when the table has no
+ * row there: the last row found, if it covers vaddr; else the page index
+ * narrows the rows to those that may cover vaddr's page, and a binary
+ * search finds the last row that starts at or before vaddr.
  */
 static __always_inline const struct cprof_unwind_rule *walk_find_rule(
-	const struct cprof_unwind_file *f, __u64 vaddr)
+	struct stack_walk *s, __u32 file, const struct cprof_unwind_file *f, __u64 vaddr)
 {
 	struct row_search r = { .first_row = f->first_row };
 	const struct cprof_unwind_page *page;
-	const struct cprof_unwind_row *row;
+	const struct cprof_unwind_row *row, *next;
 	__u32 index;
 
 	if (vaddr < f->base)
 		return 0;
 	r.relative = vaddr - f->base;
+	if (s->row_file == file + 1 && s->row_start <= r.relative && r.relative < s->row_end)
+		return s->row_rule ? UNWIND_RULE(s->row_rule) : 0;
 	if (r.relative >> CPROF_UNWIND_PAGE_SHIFT >= f->n_pages)
 		return 0;
 	page = UNWIND_PAGE(f->first_page + (__u32)(r.relative >> CPROF_UNWIND_PAGE_SHIFT));
@@ -200,6 +212,14 @@ static __always_inline const struct cprof_unwind_rule *walk_find_rule(
 	if (!row || row->address > r.relative || r.hi - r.lo > 1)
 		return 0;
 	index = row->rule;
+	/* The row ends where the next begins; the last row (rule 0) ends the table. */
+	next = r.lo + 1 < f->n_rows ? UNWIND_ROW(r.first_row + r.lo + 1) : 0;
+	if (next) {
+		s->row_file = file + 1;
+		s->row_start = row->address;
+		s->row_end = next->address;
+		s->row_rule = index;
+	}
 	return index ? UNWIND_RULE(index) : 0;
 }
 
@@ -239,7 +259,7 @@ static __always_inline int walk_step(struct walk_refs *w)
 	if (m && m->file != CPROF_UNWIND_NO_FILE) {
 		f = UNWIND_FILE(m->file);
 		if (f && f->n_rows)
-			rule = walk_find_rule(f, lookup - m->bias);
+			rule = walk_find_rule(s, m->file, f, lookup - m->bias);
 		else
 			s->no_table_frames++;
 	}

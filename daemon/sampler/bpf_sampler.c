@@ -56,7 +56,8 @@ struct bpf_sampler {
 static int size_unwind_maps(struct bpf_sampler *s, size_t rows)
 {
 	struct profile_bpf *k = s->skel;
-	size_t pages = rows / 4 > 1024 ? rows / 4 : 1024;
+	/* A page of code holds ~70 rows in libc, ~50 in python3: 16 leaves room for sparse code. */
+	size_t pages = rows / 16 > 1024 ? rows / 16 : 1024;
 	int err;
 
 	if (!rows)
