@@ -31,7 +31,7 @@ MAX_LINES = 800
 # its configuration), main.c is "main". Every part may include itself and
 # the shared headers of include/; common/ is code both programs link.
 # The daemon's arrows point down: server -> core -> profiles -> symbols ->
-# procs -> util, and core -> sampler -> procs. unwind, store and export are
+# procs -> util, and core -> sampler -> unwind -> procs. store and export are
 # the folders to come, placed already so their first file lands right.
 SHARED = {"include", "common"}
 PARTS = {
