@@ -64,9 +64,10 @@ WORKLOAD_CXX_SRCS := $(wildcard tests/workloads/*.cc)
 WORKLOAD_NOFP_SRCS := $(wildcard tests/workloads/nofp/*.cc)
 WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_SRCS)) \
 		 $(patsubst tests/workloads/%.cc,$(BUILD)/workloads/%,$(WORKLOAD_CXX_SRCS)) \
-		 $(patsubst tests/workloads/nofp/%.cc,$(BUILD)/workloads/%,$(WORKLOAD_NOFP_SRCS))
+		 $(patsubst tests/workloads/nofp/%.cc,$(BUILD)/workloads/%,$(WORKLOAD_NOFP_SRCS)) \
+		 $(BUILD)/workloads/deep_rust
 BENCH_BINS := $(BUILD)/bench/capture $(BUILD)/bench/replay $(BUILD)/bench/symbolize \
-	      $(BUILD)/bench/fixed_work
+	      $(BUILD)/bench/fixed_work $(BUILD)/bench/unwind_build
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -123,6 +124,14 @@ $(BUILD)/tests/%: tests/unit/%.c tests/test.h $(BUILD)/libcprofd.a | $(BUILD)/te
 	$(Q)$(CC) $(CFLAGS) -Idaemon -I$(BUILD) -Itests $< $(BUILD)/libcprofd.a $(LDFLAGS) \
 		$(DAEMON_LIBS) -o $@
 
+# The replay harness: bpf/unwind.h over a core file (tests/replay/README.md).
+# Not a test_* binary, which run.sh would run with no core to read.
+$(BUILD)/tests/replay: tests/replay/replay.c bpf/unwind.h include/cprof_unwind.h \
+		       include/cprof_record.h $(BUILD)/libcprofd.a | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Idaemon -I$(BUILD) $< $(BUILD)/libcprofd.a $(LDFLAGS) \
+		$(DAEMON_LIBS) -o $@
+
 # Workloads keep their frames so stacks can be checked against perf.
 WORKLOAD_CFLAGS := -O2 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 		   -fno-optimize-sibling-calls -fno-inline -pthread
@@ -135,6 +144,12 @@ $(BUILD)/workloads/%: tests/workloads/%.c tests/workloads/workload.h | $(BUILD)/
 $(BUILD)/workloads/%: tests/workloads/nofp/%.cc | $(BUILD)/workloads
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) -O2 -g -fomit-frame-pointer -pthread $< -o $@
+
+# Rust without frame pointers (rustc's default too), from Debian's rustc.
+RUSTC ?= /usr/bin/rustc
+$(BUILD)/workloads/deep_rust: tests/workloads/nofp/deep_rust.rs | $(BUILD)/workloads
+	$(call msg,RUSTC,$@)
+	$(Q)$(RUSTC) -C opt-level=2 -C force-frame-pointers=no -g $< -o $@
 
 # C++ workloads, for demangled names and inlined frames; same flags.
 $(BUILD)/workloads/%: tests/workloads/%.cc | $(BUILD)/workloads
@@ -197,7 +212,7 @@ $(BUILD)/bench/fixed_work: bench/workloads/fixed_work.c | $(BUILD)/bench
 
 bench-build: all $(WORKLOAD_BINS) $(BENCH_BINS)
 
-tests: all $(UNIT_BINS) $(WORKLOAD_BINS) $(BENCH_BINS)
+tests: all $(UNIT_BINS) $(BUILD)/tests/replay $(WORKLOAD_BINS) $(BENCH_BINS)
 
 deps:
 	$(Q)packaging/install-deps.sh

@@ -20,8 +20,8 @@
  *   UNWIND_BOUND(var)                  makes the verifier forget what it knows of var
  *   UNWIND_LOOP(n, fn, ctx)            calls fn(i, ctx) for i < n until it returns 1
  *
- * and the window of stack bytes, struct unwind_window, comes from the
- * includer too (its size is UNWIND_WINDOW_BYTES, a power of two <= 4096).
+ * and UNWIND_WINDOW_BYTES, the size of the window of stack bytes the
+ * includer provides (struct walk_refs.window), a power of two <= 4096.
  */
 #ifndef CPROF_BPF_UNWIND_H
 #define CPROF_BPF_UNWIND_H

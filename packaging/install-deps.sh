@@ -12,6 +12,12 @@
 # servers; debuginfod (the server) is for test_debuginfod.sh, which serves a
 # debug file from a local one.
 #
+# xz-utils and rustc are for test_unwind.sh: liblzma and a Rust program, both
+# without frame pointers (rustc: 3 packages, about 200 MB installed).
+#
+# gdb is for test_replay.sh: gcore makes the cores the unwinder is replayed
+# on, and gdb's backtrace of them is what it is checked against.
+#
 # --bench adds the peers the benchmarks compare against (perf, bcc,
 # bpftrace, hyperfine) and the kernel headers bcc compiles with; bcc looks
 # for them under /lib/modules/$(uname -r), so they are linked there when the
@@ -22,7 +28,8 @@ PACKAGES="make gcc clang llvm libclang-rt-14-dev pkg-config bpftool libbpf-dev l
 libdebuginfod-dev debuginfod
 libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev golang-go protobuf-compiler
 linux-perf python3 binutils elfutils libc6-dbg curl procps libiberty-dev g++ nodejs
-debhelper dpkg-dev fakeroot lintian man-db systemd util-linux openjdk-17-jdk-headless strace"
+debhelper dpkg-dev fakeroot lintian man-db systemd util-linux openjdk-17-jdk-headless strace
+xz-utils rustc gdb"
 BENCH_PACKAGES="bpfcc-tools bpftrace hyperfine linux-headers-amd64 linux-perf"
 
 bench=false
