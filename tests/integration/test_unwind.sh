@@ -14,7 +14,7 @@
 # The programs: a C++ recursion 40 deep built -O2 -fomit-frame-pointer, in
 # two threads; the same with a SIGPROF handler (frames through
 # __restore_rt); Debian's python3 (a pure-Python recursion); xz -9e
-# (liblzma). Then the fallbacks: a table that does not fit the kernel
+# (liblzma); a Rust recursion (Debian's rustc, no frame pointers). Then the fallbacks: a table that does not fit the kernel
 # memory given is counted and the stacks say so, and a stack deeper than
 # 127 frames ends in [truncated].
 set -u
@@ -138,6 +138,13 @@ pids_to_kill+=($!)
 sleep 2
 profile xz "$(head -1 "$TMP/xz.out")"
 compare xz "xz -9e (liblzma)"
+
+start_workload deep_rust 30
+pid=$WORKLOAD_PID
+sleep 0.3
+profile rust "$pid"
+kill "$pid" 2>/dev/null
+compare rust "Rust -C opt-level=2, 30 deep"
 
 # More than 127 frames: the stack ends in a marker, and is counted.
 start_workload deep_nofp --seconds 30 --depth 200

@@ -7,11 +7,11 @@
 Prints one line of JSON: for each tool, how many samples (user stacks,
 kernel frames left out) reach a thread's entry (_start,
 __libc_start_call_main, start_thread, clone3...), and for perf's N most
-common stacks (function names, leaf first; a frame neither tool names is
-compared by its binary and address) whether cprofd has the same stack,
-frame by frame, and the share of perf's samples those stacks hold; and for
-each tool, the share of its samples whose callers (the stack above the
-leaf) the other tool has too. With --only, just the samples with FUNCTION on their stack count.
+common stacks (function names, leaf first; the frames neither tool names
+are "[unknown in BINARY]") whether cprofd has the same stack, frame by
+frame, and the share of perf's samples those stacks hold; and for each
+tool, the share of its samples whose callers (the stack above the leaf,
+unnamed frames compared by binary and address) the other tool has too. With --only, just the samples with FUNCTION on their stack count.
 """
 
 import argparse
@@ -32,25 +32,27 @@ ENTRIES = {"_start", "__libc_start_call_main", "__libc_start_main", "__libc_star
 _UNNAMED = re.compile(r"^[^\[\]\s]+\+0x[0-9a-f]+$")
 
 
-def user_stack(sample, perf):
-    """The user frames' function names, leaf first, without offsets."""
+def user_stack(sample, perf, exact=True):
+    """The user frames' function names, leaf first, without offsets. An unnamed
+    frame, BINARY+0xADDRESS in both tools, stays as it is when exact, else
+    becomes "[unknown in BINARY]"."""
     out = []
     for f in sample.stack:
         if (f.file or "").startswith("[kernel"):
             continue
         if _UNNAMED.match(f.function):
-            # Both tools name it BINARY+0xADDRESS: compared as it is.
-            out.append(f.function)
+            out.append(f.function if exact else
+                       "[unknown in %s]" % f.function.rsplit("+0x", 1)[0])
             continue
         name = f.function.split("+0x")[0] if perf else f.function
         out.append(profiles.comparable_symbol(name))
     return tuple(out)
 
 
-def tally(samples, perf, only):
+def tally(samples, perf, only, exact):
     stacks = collections.Counter()
     for s in samples:
-        stack = user_stack(s, perf)
+        stack = user_stack(s, perf, exact)
         if not stack or (only and only not in stack):
             continue
         stacks[stack] += s.count
@@ -76,10 +78,16 @@ def main(argv):
     parser.add_argument("--top", type=int, default=5)
     parser.add_argument("--only")
     args = parser.parse_args(argv[1:])
-    ours, total, whole = tally(profiles.load_pprof(args.pprof, inlined=True, with_files=True),
-                               False, args.only)
-    theirs, p_total, p_whole = tally(profiles.load_perf(args.perf, with_files=True, unknown_offsets=True), True,
-                                     args.only)
+    mine = profiles.load_pprof(args.pprof, inlined=True, with_files=True)
+    perfs = profiles.load_perf(args.perf, with_files=True, unknown_offsets=True)
+    # Callers frame by frame, unnamed frames by address; top stacks by name,
+    # where one binary's unnamed frames are one name and the leaf's noise smaller.
+    ours, total, whole = tally(mine, False, args.only, True)
+    theirs, p_total, p_whole = tally(perfs, True, args.only, True)
+    callers = {"cprofd_in_perf": shared_callers(ours, theirs),
+               "perf_in_cprofd": shared_callers(theirs, ours)}
+    ours, _, _ = tally(mine, False, args.only, False)
+    theirs, _, _ = tally(perfs, True, args.only, False)
     top = []
     for stack, n in theirs.most_common(args.top):
         top.append({"perf_share": round(100 * n / p_total, 1) if p_total else 0,
@@ -88,8 +96,7 @@ def main(argv):
                     (f" ... ({len(stack)} frames)" if len(stack) > 6 else "")})
     print(json.dumps({"cprofd": {"samples": total, "reach_entry": whole},
                       "perf": {"samples": p_total, "reach_entry": p_whole},
-                      "callers": {"cprofd_in_perf": shared_callers(ours, theirs),
-                                  "perf_in_cprofd": shared_callers(theirs, ours)},
+                      "callers": callers,
                       "top": top}))
 
 
