@@ -5,6 +5,10 @@
 Sections (run in this order; --only picks some):
   bpf-cost   kernel cost per sample: run_time_ns / run_cnt of each profiler's
              BPF program (kernel.bpf_stats_enabled) on 8, 32 and 100-frame stacks
+             with frame pointers and a 32-frame one without; cprofd with its
+             unwind tables and with frame pointers only
+  unwind-tables  build time, rows and kernel memory of unwind tables per binary
+             (libc, python3, liblzma, libstdc++) and for every binary mapped
   aggregate  the daemon's decode + intern + count path replayed from records
              captured on a real run (bench/capture, bench/replay); pprof build
              time for 10k and 100k distinct stacks
@@ -38,6 +42,7 @@ from lib.profilers import BaselineProfiler, Daemon, LazyDaemon
 from lib.report import write_results
 from lib.slowdown import section_slowdown
 from lib.symbolize import section_symbolize
+from lib.unwind_tables import section_unwind_tables
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -55,8 +60,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=5, help="slowdown rounds (>= 5)")
     ap.add_argument("--repeats-cost", type=int, default=3)
     ap.add_argument("--cost-seconds", type=float, default=5)
-    ap.add_argument("--cost-profilers", default="cprofd,bcc,bpftrace,floor",
-                    help="bpf-cost: which of cprofd,bcc,bpftrace,floor")
+    ap.add_argument("--cost-profilers", default="cprofd,cprofd-fp,bcc,bpftrace,floor",
+                    help="bpf-cost: which of cprofd,cprofd-fp,bcc,bpftrace,floor")
     ap.add_argument("--cost-frames", default="8,32,100", help="bpf-cost: stack depths")
     ap.add_argument("--baseline-build", help="bpf-cost: also measure the cprofd of this build "
                     "directory (say main's), as the column 'cprofd baseline'")
@@ -82,18 +87,21 @@ def main():
     ctx = Context()
     ctx.args = args
     ctx.build = os.path.abspath(args.build)
-    short = {"cprofd": "cprofd", "bcc": "bcc profile", "bpftrace": "bpftrace",
-             "floor": "pid filter only"}
+    short = {"cprofd": "cprofd", "cprofd-fp": "cprofd, frame pointers", "bcc": "bcc profile",
+             "bpftrace": "bpftrace", "floor": "pid filter only"}
     ctx.cost_kinds = [short[k] for k in args.cost_profilers.split(",")]
     if args.baseline_build:
         ctx.cost_kinds.append(BaselineProfiler.name)
     ctx.tmp = tempfile.mkdtemp(prefix="cprof-bench.")
     ctx.daemon = Daemon(ctx.build, ctx.tmp)
+    os.mkdir(os.path.join(ctx.tmp, "fp"))
+    ctx.fp_daemon = LazyDaemon(ctx.build, os.path.join(ctx.tmp, "fp"), "--unwind-table-size", "0")
     if args.baseline_build:
         os.mkdir(os.path.join(ctx.tmp, "baseline"))
         ctx.baseline = LazyDaemon(os.path.abspath(args.baseline_build),
                                   os.path.join(ctx.tmp, "baseline"))
-    funcs = {"bpf-cost": section_bpf_cost, "aggregate": section_aggregate,
+    funcs = {"bpf-cost": section_bpf_cost, "unwind-tables": section_unwind_tables,
+             "aggregate": section_aggregate,
              "symbolize": section_symbolize,
              "slowdown": section_slowdown, "headroom": section_headroom,
              "daemon": section_daemon}
@@ -111,6 +119,7 @@ def main():
             print("\n".join(lines), flush=True)
     finally:
         ctx.daemon.close()
+        ctx.fp_daemon.close()
         if args.baseline_build:
             ctx.baseline.close()
         shutil.rmtree(ctx.tmp, ignore_errors=True)

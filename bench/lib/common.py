@@ -3,7 +3,7 @@
 import sys
 
 
-SECTIONS = ["bpf-cost", "aggregate", "symbolize", "slowdown", "headroom", "daemon"]
+SECTIONS = ["bpf-cost", "unwind-tables", "aggregate", "symbolize", "slowdown", "headroom", "daemon"]
 
 
 def log(*args):

@@ -62,6 +62,7 @@ def section_daemon(ctx):
         status = ctx.daemon.status()
         samples1 = status["daemon"]["records"]
         rss, hwm = ctx.daemon.rss_kib()
+        bpf_maps = ctx.daemon.bpf_maps_kib()
         lost = sum(s["lost"] for s in status["sessions"])
         # Stopping builds and hands out each profile: the most a client makes it do.
         t_stop = time.time()
@@ -80,12 +81,17 @@ def section_daemon(ctx):
              "by one cprofd; CPU time from /proc/PID/stat (clock ticks, 10 ms)." %
              (n, os.cpu_count(), hz, ctx.args.daemon_seconds), "",
              "| samples | lost | cprofd CPU s | CPU ms per 1000 samples | CPU share | "
-             "RSS while sampling (max) | RSS peak (VmHWM) incl. stopping all 20 |",
-             "|---|---|---|---|---|---|---|",
-             "| %d | %d | %.2f | %.2f | %.3f%% | %.1f MiB | %.1f MiB |" % (
+             "RSS while sampling (max) | RSS peak (VmHWM) incl. stopping all 20 | "
+             "of it, BPF maps mapped |",
+             "|---|---|---|---|---|---|---|---|",
+             "| %d | %d | %.2f | %.2f | %.3f%% | %.1f MiB | %.1f MiB | %.1f MiB |" % (
                  samples, lost, cpu1 - cpu0, (cpu1 - cpu0) * 1e6 / samples if samples else 0,
                  100 * (cpu1 - cpu0) / ctx.args.daemon_seconds, rss_max / 1024,
-                 hwm_after / 1024), "",
+                 hwm_after / 1024, bpf_maps / 1024), "",
+             "BPF maps mapped: the ring buffer (its data pages twice) and the unwind tables' "
+             "arrays, which the daemon keeps mmap()ed to write tables into; kernel memory "
+             "(status: ring_buffer_bytes, unwind kernel_bytes), counted in RSS because every "
+             "page of such a map is mapped at once.", "",
              "Stopping all %d sessions (build, symbolize, gzip, send each profile): %.2f s "
              "wall, %.2f s of cprofd CPU." % (n, t_stop, cpu_stop1 - cpu_stop0)]
     del elapsed

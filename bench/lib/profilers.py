@@ -55,6 +55,18 @@ class Daemon:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def bpf_maps_kib(self):
+        """RSS of the BPF maps the daemon has mmap()ed (ring buffer, unwind tables)."""
+        total, in_map = 0, False
+        with open("/proc/%d/smaps" % self.proc.pid) as f:
+            for line in f:
+                first = line.split(maxsplit=1)[0]
+                if "-" in first and not first.endswith(":"):  # a mapping's header line
+                    in_map = "bpf-map" in line
+                elif in_map and first == "Rss:":
+                    total += int(line.split()[1])
+        return total
+
     def rss_kib(self):
         rss = hwm = 0
         with open("/proc/%d/status" % self.proc.pid) as f:
@@ -134,15 +146,31 @@ class BaselineProfiler(CprofdProfiler):
             self.ctx.baseline.stop(pid)
 
 
+class FramePointerProfiler(CprofdProfiler):
+    """This build's cprofd without unwind tables (--unwind-table-size 0): frame pointers only."""
+    name = "cprofd, frame pointers"
+
+    def start(self, pids, hz):
+        self.ctx.fp_daemon.start_daemon()
+        self.pids = pids
+        for pid in pids:
+            self.ctx.fp_daemon.start(pid, hz)
+        self.prog_ids = {self.ctx.fp_daemon.prog_id()}
+
+    def stop(self):
+        for pid in self.pids:
+            self.ctx.fp_daemon.stop(pid)
+
+
 class LazyDaemon(Daemon):
     """A Daemon started on first use, so it runs only when asked for."""
 
-    def __init__(self, build, tmp):
-        self.build, self.tmp, self.proc = build, tmp, None
+    def __init__(self, build, tmp, *args):
+        self.build, self.tmp, self.proc, self.args = build, tmp, None, args
 
     def start_daemon(self):
         if self.proc is None:
-            Daemon.__init__(self, self.build, self.tmp)
+            Daemon.__init__(self, self.build, self.tmp, *self.args)
 
     def close(self):
         if self.proc is not None:
@@ -231,4 +259,5 @@ class FloorProfiler(SpawnedProfiler):
 
 
 PEERS = [CprofdProfiler, PerfProfiler, BccProfiler, BpftraceProfiler]
-COST_KINDS = [CprofdProfiler, BaselineProfiler, BccProfiler, BpftraceProfiler, FloorProfiler]
+COST_KINDS = [CprofdProfiler, FramePointerProfiler, BaselineProfiler, BccProfiler,
+              BpftraceProfiler, FloorProfiler]

@@ -10,8 +10,8 @@ from lib.common import SECTIONS
 def write_results(path, out):
     """Replaces the sections run now in RESULTS.md, keeping the others and any written by hand
     (a line "<!-- section NAME -->" starts each)."""
-    titles = {"bpf-cost": "Kernel cost per sample", "aggregate": "Aggregation throughput",
-              "symbolize": "Symbolization",
+    titles = {"bpf-cost": "Kernel cost per sample", "unwind-tables": "Unwind tables",
+              "aggregate": "Aggregation throughput", "symbolize": "Symbolization",
               "slowdown": "Target slowdown", "headroom": "Headroom",
               "daemon": "Daemon cost"}
     old = {}
