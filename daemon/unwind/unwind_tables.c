@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -71,6 +72,7 @@ struct build_job {
 	struct unwind_tables *owner;
 	uint32_t file;
 	uint64_t inode;
+	bool vdso; /* the [vdso]: built from the daemon's own, the kernel's one image */
 	char open_path[96]; /* /proc/PID/map_files/START-END */
 	char root_path[4200]; /* /proc/PID/root + path */
 	/* The result, once run. */
@@ -274,22 +276,62 @@ static int debug_file_path(Elf *elf, char *path, size_t size)
 	return -ENOENT;
 }
 
+/* The largest vDSO image taken: today's are 8 KiB. */
+#define MAX_VDSO_BYTES (1u << 20)
+
+/*
+ * A copy of this process's vDSO, which the kernel maps whole into every
+ * 64-bit process: the same image, CFI included, as a target's [vdso].
+ * NULL when there is none or its headers make no sense.
+ */
+static char *copy_own_vdso(size_t *ret_size)
+{
+	const unsigned char *base = (const void *)getauxval(AT_SYSINFO_EHDR);
+	const Elf64_Ehdr *eh = (const void *)base;
+	size_t end;
+	char *copy;
+
+	if (!base || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > MAX_VDSO_BYTES ||
+	    eh->e_phnum > 64 || eh->e_shoff > MAX_VDSO_BYTES || eh->e_shnum > 256)
+		return NULL;
+	end = (size_t)eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
+	for (size_t i = 0; i < eh->e_phnum; i++) {
+		const Elf64_Phdr *ph = (const void *)(base + eh->e_phoff + i * sizeof(*ph));
+
+		if (ph->p_type == PT_LOAD && ph->p_offset + ph->p_filesz > end)
+			end = ph->p_offset + ph->p_filesz;
+	}
+	if (end > MAX_VDSO_BYTES || !(copy = malloc(end)))
+		return NULL;
+	memcpy(copy, base, end);
+	*ret_size = end;
+	return copy;
+}
+
 static int build(struct build_job *job)
 {
 	struct file_segment segs[FILE_ROWS_MAX_SEGMENTS];
 	struct cfi_table *table = NULL;
 	Elf *elf = NULL, *debug = NULL;
-	char debug_path[160];
-	int fd, debug_fd = -1, err;
-	size_t n_segs;
+	char debug_path[160], *image = NULL;
+	int fd = -1, debug_fd = -1, err;
+	size_t n_segs, image_size = 0;
 
-	fd = open_checked(job->open_path, job->inode);
-	if (fd < 0)
-		fd = open_checked(job->root_path, job->inode);
-	if (fd < 0)
-		return fd;
-	/* Read, never mmap: a target may truncate a file it maps, and SIGBUS here ends the daemon. */
-	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (job->vdso) {
+		image = copy_own_vdso(&image_size);
+		if (!image)
+			return -ENOENT;
+		elf = elf_memory(image, image_size);
+	} else {
+		fd = open_checked(job->open_path, job->inode);
+		if (fd < 0)
+			fd = open_checked(job->root_path, job->inode);
+		if (fd < 0)
+			return fd;
+		/* Read, never mmap: a target may truncate a file it maps; SIGBUS ends the daemon. */
+		elf = elf_begin(fd, ELF_C_READ, NULL);
+	}
 	if (!elf || elf_kind(elf) != ELF_K_ELF) {
 		err = -ENOEXEC;
 		goto out;
@@ -324,7 +366,9 @@ out:
 		close(debug_fd);
 	if (elf)
 		elf_end(elf);
-	close(fd);
+	free(image);
+	if (fd >= 0)
+		close(fd);
 	return err;
 }
 
@@ -359,6 +403,7 @@ static void request_build(struct unwind_tables *t, struct unwind_file *f, pid_t 
 	job->owner = t;
 	job->file = f->index;
 	job->inode = f->inode;
+	job->vdso = strcmp(m->path, "[vdso]") == 0;
 	snprintf(job->open_path, sizeof(job->open_path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
 		 (int)tgid, m->start, m->end);
 	snprintf(job->root_path, sizeof(job->root_path), "/proc/%d/root%s", (int)tgid, m->path);
@@ -543,8 +588,10 @@ static void collect_mapping(const struct proc_map *m, void *arg)
 	struct cprof_unwind_proc *e = c->entry;
 	struct unwind_file *f;
 
-	/* Only files have tables; JIT code and the vdso are walked by frame pointers. */
-	if (!m->path || m->path[0] != '/' || !m->inode || overlaps_taken(e, m))
+	/* Files and the vDSO have tables; JIT code is walked by frame pointers. */
+	if (!m->path || overlaps_taken(e, m))
+		return;
+	if ((m->path[0] != '/' || !m->inode) && strcmp(m->path, "[vdso]") != 0)
 		return;
 	if (e->n_mappings == CPROF_UNWIND_MAX_MAPPINGS) {
 		c->dropped++;

@@ -129,6 +129,22 @@ pids_to_kill+=($!)
 sleep 0.5
 profile python "$(head -1 "$TMP/python.out")"
 compare python "Debian's python3, a pure-Python recursion"
+# Its loop reads the clock: samples in the vDSO, walked by the vDSO's own table.
+check "samples in the vDSO (the clock) reach the entry too (>= 95%, at least 20)" \
+	python3 -c '
+import sys
+sys.path.insert(0, sys.argv[1])
+import profiles
+from stacks import ENTRIES
+total = whole = 0
+for s in profiles.load_pprof(sys.argv[2], with_files=True):
+    user = [f for f in s.stack if not (f.file or "").startswith("[kernel")]
+    if not user or user[0].file != "[vdso]":
+        continue
+    total += s.count
+    whole += s.count if any(f.function.split("@")[0] in ENTRIES for f in user) else 0
+print("# %d of %d samples in the vDSO reach the entry" % (whole, total))
+sys.exit(not (total >= 20 and whole >= 0.95 * total))' "$LIB" "$TMP/python.pb.gz"
 
 # Compressible input, so that xz spends its time in liblzma's match finder.
 for _ in 1 2 3 4 5 6; do cat /usr/lib/x86_64-linux-gnu/libc.so.6 /usr/bin/python3; done >"$TMP/xz.in"
