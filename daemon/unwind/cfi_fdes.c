@@ -35,8 +35,11 @@ struct cie_cache {
 	uint64_t initial_bytes;
 };
 
-/* Reads an unsigned LEB128 of at most 10 bytes; bits past 64 are dropped. */
-static int read_uleb(const uint8_t **p, const uint8_t *end, uint64_t *ret)
+/*
+ * Reads a LEB128 of at most 10 bytes, sign-extended if sign; bits past 64
+ * are dropped.
+ */
+static int read_leb(const uint8_t **p, const uint8_t *end, bool sign, uint64_t *ret)
 {
 	uint64_t value = 0;
 
@@ -46,24 +49,7 @@ static int read_uleb(const uint8_t **p, const uint8_t *end, uint64_t *ret)
 		if (shift < 64)
 			value |= (uint64_t)(byte & 0x7f) << shift;
 		if (!(byte & 0x80)) {
-			*ret = value;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-static int read_sleb(const uint8_t **p, const uint8_t *end, uint64_t *ret)
-{
-	uint64_t value = 0;
-
-	for (unsigned int shift = 0; *p < end && shift < 70; shift += 7) {
-		uint8_t byte = *(*p)++;
-
-		if (shift < 64)
-			value |= (uint64_t)(byte & 0x7f) << shift;
-		if (!(byte & 0x80)) {
-			if (shift + 7 < 64 && (byte & 0x40))
+			if (sign && shift + 7 < 64 && (byte & 0x40))
 				value |= ~0ull << (shift + 7);
 			*ret = value;
 			return 0;
@@ -117,10 +103,10 @@ static int read_encoded(const uint8_t **p, const uint8_t *end, uint8_t encoding,
 		err = read_fixed(p, end, 4, (encoding & PE_FORMAT_MASK) == PE_SDATA4, &value);
 		break;
 	case PE_ULEB128:
-		err = read_uleb(p, end, &value);
+		err = read_leb(p, end, false, &value);
 		break;
 	case PE_SLEB128:
-		err = read_sleb(p, end, &value);
+		err = read_leb(p, end, true, &value);
 		break;
 	default:
 		return -EINVAL;
