@@ -35,7 +35,7 @@ endif
 
 # libiberty: the C++ and Rust (legacy and v0) demangler that binutils and perf use.
 DAEMON_LIBS := -lbpf -lelf -ldw -ldebuginfod -liberty -lz -lsystemd -lmicrohttpd -lpthread
-CLIENT_LIBS := -lcurl
+CLIENT_LIBS := -lcurl -lz
 
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Iinclude -I$(BUILD) $(BPF_EXTRA_CFLAGS)
