@@ -57,9 +57,11 @@ for t in j["top"]:
     print(f"  perf {t['perf_share']:5.1f}%  cprofd {t['cprofd_share']:5.1f}%  "
           f"{t['depth']} frames: {t['stack']}")
 PY
+	# At least 150 samples: 6 s at 99 Hz is ~590 for a busy thread, and a
+	# CI machine loaded by other work gave 241 (all of them whole).
 	check "$what: >= 95% of cprofd's samples reach the thread's entry" \
 		python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["cprofd"]
-sys.exit(not (c["samples"] >= 300 and c["reach_entry"] >= 0.95 * c["samples"]))' "$j"
+sys.exit(not (c["samples"] >= 150 and c["reach_entry"] >= 0.95 * c["samples"]))' "$j"
 	check "$what: >= 90% of each tool's samples have callers the other found, frame by frame" \
 		python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["callers"]
 sys.exit(not (c["cprofd_in_perf"] >= 90 and c["perf_in_cprofd"] >= 90))' "$j"
