@@ -53,7 +53,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CPROF_MAX_SESSIONS);
+	__uint(max_entries, CPROF_COUNTER_SLOTS);
 	__type(key, __u32);
 	__type(value, struct cprof_session_counters);
 } session_counters SEC(".maps");
@@ -265,17 +265,25 @@ int cprof_sample(struct bpf_perf_event_data *ctx)
 	}
 	if (tgid == 0) /* the idle task */
 		return 0;
-	target = find_target(tgid);
-	if (!target)
-		return 0;
-	slot = target->session_slot;
-	counters = bpf_map_lookup_elem(&session_counters, &slot);
-	if (!counters)
-		return 0;
 	task = bpf_get_current_task_btf();
-	if (!is_target_process(task, target)) {
-		counters->other_process++;
-		return 0;
+	if (bpf_get_attach_cookie(ctx) == CPROF_EVENT_CONTINUOUS) {
+		/* Every process: no target to look up. */
+		slot = CPROF_CONTINUOUS_SLOT;
+		counters = bpf_map_lookup_elem(&session_counters, &slot);
+		if (!counters)
+			return 0;
+	} else {
+		target = find_target(tgid);
+		if (!target)
+			return 0;
+		slot = target->session_slot;
+		counters = bpf_map_lookup_elem(&session_counters, &slot);
+		if (!counters)
+			return 0;
+		if (!is_target_process(task, target)) {
+			counters->other_process++;
+			return 0;
+		}
 	}
 	counters->fired++;
 
@@ -300,6 +308,10 @@ int cprof_sample(struct bpf_perf_event_data *ctx)
 	r->reserved = 0;
 	r->table_frames = 0;
 	r->no_table_frames = 0;
+	r->uid = (__u32)bpf_get_current_uid_gid();
+	r->reserved2 = 0;
+	r->cgroup_id = bpf_get_current_cgroup_id();
+	r->process_start_ns = task->group_leader->start_boottime;
 	__builtin_memset(r->leaf_stack, 0, sizeof(r->leaf_stack));
 
 	/* A tick that interrupted user code has no kernel stack to read. */

@@ -16,7 +16,7 @@
 #endif
 
 /* Bump when a record's layout changes; the daemon rejects other versions. */
-#define CPROF_RECORD_VERSION 3
+#define CPROF_RECORD_VERSION 4
 
 enum cprof_record_type {
 	CPROF_RECORD_SAMPLE = 1, /* struct cprof_sample_record */
@@ -46,6 +46,20 @@ enum cprof_record_type {
  * running session one slot and zeroes its counters before reusing it.
  */
 #define CPROF_MAX_SESSIONS 64
+/*
+ * Continuous mode's slot, past the sessions': its records and counters are
+ * those of every process the whole-machine event sampled.
+ */
+#define CPROF_CONTINUOUS_SLOT CPROF_MAX_SESSIONS
+#define CPROF_COUNTER_SLOTS (CPROF_MAX_SESSIONS + 1)
+
+/*
+ * Which consumer a perf event serves: its BPF attach cookie. Sessions'
+ * events sample the targets map's processes; continuous mode's, every
+ * process (each at its own rate: two sets of events, not one shared).
+ */
+#define CPROF_EVENT_SESSIONS 0
+#define CPROF_EVENT_CONTINUOUS 1
 
 /* Every record starts with this header, so new record types can follow. */
 struct cprof_record_header {
@@ -96,7 +110,7 @@ enum cprof_unwind_stop {
  */
 struct cprof_sample_record {
 	struct cprof_record_header header;
-	__u32 session_slot; /* < CPROF_MAX_SESSIONS */
+	__u32 session_slot; /* < CPROF_MAX_SESSIONS, or CPROF_CONTINUOUS_SLOT */
 	__u32 tgid; /* process id */
 	__u32 tid; /* thread id */
 	__u32 cpu;
@@ -110,12 +124,20 @@ struct cprof_sample_record {
 	__u8 reserved; /* zero */
 	__u16 table_frames; /* user frames unwound by a table */
 	__u16 no_table_frames; /* ...by frame pointers in a file whose table is not loaded */
+	/*
+	 * Who and where, as the kernel saw it at the sample, so that a process
+	 * gone before the drain is still labelled (continuous mode).
+	 */
+	__u32 uid; /* real uid */
+	__u32 reserved2; /* zero */
+	__u64 cgroup_id; /* bpf_get_current_cgroup_id(): its cgroup v2 directory's inode */
+	__u64 process_start_ns; /* the process's start, CLOCK_BOOTTIME ns */
 	__u64 leaf_stack[CPROF_LEAF_STACK_WORDS]; /* user memory at sp, sp + 8, ... */
 	__u64 ips[];
 };
 
 _Static_assert(sizeof(struct cprof_record_header) == 8, "record header layout");
-_Static_assert(sizeof(struct cprof_sample_record) == 64 + 8 * CPROF_LEAF_STACK_WORDS,
+_Static_assert(sizeof(struct cprof_sample_record) == 88 + 8 * CPROF_LEAF_STACK_WORDS,
 	       "sample record layout");
 
 /* Flags of a target. */

@@ -32,6 +32,16 @@ struct mapped_array {
 /* The inode of the initial PID namespace (PROC_PID_INIT_INO), fixed by the kernel. */
 #define INITIAL_PIDNS_INO 0xEFFFFFFCu
 
+/*
+ * The cpu-clock events of one consumer: one per online CPU while attached,
+ * each link owning its perf event's fd and closing it.
+ */
+struct event_set {
+	struct bpf_link **links;
+	int n_links;
+	unsigned int hz; /* 0: detached */
+};
+
 struct bpf_sampler {
 	struct profile_bpf *skel;
 	struct ring_buffer *ring;
@@ -43,11 +53,9 @@ struct bpf_sampler {
 	const unsigned long *producer_pos;
 	size_t page_size;
 	int n_cpus; /* possible CPUs: size of per-CPU values */
-	int n_links;
-	/* One per online CPU while attached; each owns its perf event's fd and closes it. */
-	struct bpf_link **links;
+	/* Sessions' events (CPROF_EVENT_SESSIONS) and continuous mode's. */
+	struct event_set sessions, continuous;
 	struct bpf_link *fork_link, *exec_link, *exit_link; /* following children, while attached */
-	unsigned int hz;
 	bool unwind; /* the unwind maps are sized and mapped */
 	struct mapped_array unwind_files, unwind_rows, unwind_pages, unwind_rules;
 };
@@ -229,6 +237,7 @@ void bpf_sampler__free(struct bpf_sampler *s)
 	if (!s)
 		return;
 	bpf_sampler__detach(s);
+	bpf_sampler__detach_continuous(s);
 	munmap((void *)s->producer_pos, s->page_size);
 	munmap((void *)s->consumer_pos, s->page_size);
 	ring_buffer__free(s->ring);
@@ -293,28 +302,41 @@ static int open_cpu_clock(int cpu, unsigned int hz)
 	return fd < 0 ? -errno : fd;
 }
 
-int bpf_sampler__attach(struct bpf_sampler *s, unsigned int hz)
+static void detach_events(struct event_set *set)
 {
+	/*
+	 * Destroying a perf event link closes the event's fd too: closing it
+	 * again here would close whatever took its number since (a client's
+	 * connection, as it happened).
+	 */
+	for (int i = 0; i < set->n_links; i++)
+		bpf_link__destroy(set->links[i]);
+	free(set->links);
+	*set = (struct event_set){};
+}
+
+/* Opens a cpu-clock event at hz on every online CPU, each running the program with cookie. */
+static int attach_events(struct bpf_sampler *s, struct event_set *set, unsigned int hz,
+			 __u64 cookie)
+{
+	LIBBPF_OPTS(bpf_perf_event_opts, opts, .bpf_cookie = cookie);
 	bool *online;
 	int err, cpu;
 
 	if (hz == 0)
 		return -EINVAL;
-	if (s->links)
-		return s->hz == hz ? 0 : -EBUSY;
-
+	if (set->links)
+		return set->hz == hz ? 0 : -EBUSY;
 	online = calloc(s->n_cpus, sizeof(*online));
 	if (!online)
 		return -ENOMEM;
 	err = read_online_cpus(online, s->n_cpus);
-	if (err) {
-		free(online);
-		return err;
-	}
-	s->links = calloc(s->n_cpus, sizeof(*s->links));
-	if (!s->links) {
+	if (err)
+		goto out;
+	set->links = calloc(s->n_cpus, sizeof(*set->links));
+	if (!set->links) {
 		err = -ENOMEM;
-		goto err_detach;
+		goto out;
 	}
 	for (cpu = 0; cpu < s->n_cpus; cpu++) {
 		int fd;
@@ -327,17 +349,34 @@ int bpf_sampler__attach(struct bpf_sampler *s, unsigned int hz)
 			if (fd == -ENODEV)
 				continue;
 			err = fd;
-			goto err_detach;
+			goto out;
 		}
-		s->links[s->n_links] =
-			bpf_program__attach_perf_event(s->skel->progs.cprof_sample, fd);
-		if (!s->links[s->n_links]) {
+		set->links[set->n_links] =
+			bpf_program__attach_perf_event_opts(s->skel->progs.cprof_sample, fd, &opts);
+		if (!set->links[set->n_links]) {
 			err = -errno;
 			close(fd); /* not the link's: it was not made */
-			goto err_detach;
+			goto out;
 		}
-		s->n_links++;
+		set->n_links++;
 	}
+	set->hz = hz;
+out:
+	free(online);
+	if (err)
+		detach_events(set);
+	return err;
+}
+
+int bpf_sampler__attach(struct bpf_sampler *s, unsigned int hz)
+{
+	int err;
+
+	if (s->sessions.links)
+		return s->sessions.hz == hz ? 0 : -EBUSY;
+	err = attach_events(s, &s->sessions, hz, CPROF_EVENT_SESSIONS);
+	if (err)
+		return err;
 	s->fork_link = bpf_program__attach(s->skel->progs.cprof_fork);
 	if (!s->fork_link) {
 		err = -errno;
@@ -353,12 +392,9 @@ int bpf_sampler__attach(struct bpf_sampler *s, unsigned int hz)
 		err = -errno;
 		goto err_detach;
 	}
-	free(online);
-	s->hz = hz;
 	return 0;
 
 err_detach:
-	free(online);
 	bpf_sampler__detach(s);
 	return err;
 }
@@ -369,22 +405,27 @@ void bpf_sampler__detach(struct bpf_sampler *s)
 	bpf_link__destroy(s->exec_link);
 	bpf_link__destroy(s->exit_link);
 	s->fork_link = s->exec_link = s->exit_link = NULL;
-	/*
-	 * Destroying a perf event link closes the event's fd too: closing it
-	 * again here would close whatever took its number since (a client's
-	 * connection, as it happened).
-	 */
-	for (int i = 0; i < s->n_links; i++)
-		bpf_link__destroy(s->links[i]);
-	free(s->links);
-	s->links = NULL;
-	s->n_links = 0;
-	s->hz = 0;
+	detach_events(&s->sessions);
 }
 
 unsigned int bpf_sampler__hz(const struct bpf_sampler *s)
 {
-	return s->hz;
+	return s->sessions.hz;
+}
+
+int bpf_sampler__attach_continuous(struct bpf_sampler *s, unsigned int hz)
+{
+	return attach_events(s, &s->continuous, hz, CPROF_EVENT_CONTINUOUS);
+}
+
+void bpf_sampler__detach_continuous(struct bpf_sampler *s)
+{
+	detach_events(&s->continuous);
+}
+
+unsigned int bpf_sampler__continuous_hz(const struct bpf_sampler *s)
+{
+	return s->continuous.hz;
 }
 
 int bpf_sampler__add_target(struct bpf_sampler *s, pid_t tgid, uint64_t start_clock_ticks,

@@ -49,6 +49,18 @@ void bpf_sampler__detach(struct bpf_sampler *s);
 unsigned int bpf_sampler__hz(const struct bpf_sampler *s);
 
 /*
+ * Continuous mode's events: cpu-clock at hz on every online CPU, apart
+ * from the sessions' (their own rate, attached and detached on their own),
+ * sampling every process but the idle task into CPROF_CONTINUOUS_SLOT.
+ * Returns 0 (also when already attached at hz), -EBUSY (at another rate)
+ * or a negative errno (then none stays attached).
+ */
+int bpf_sampler__attach_continuous(struct bpf_sampler *s, unsigned int hz);
+void bpf_sampler__detach_continuous(struct bpf_sampler *s);
+/* Continuous mode's rate, 0 when detached. */
+unsigned int bpf_sampler__continuous_hz(const struct bpf_sampler *s);
+
+/*
  * Adds tgid, the process started at start_clock_ticks (/proc/PID/stat), to
  * the target map with CPROF_TARGET_* flags (CPROF_TARGET_CHILDREN: the
  * program adds the processes it forks, and theirs, as they are forked), or
@@ -63,7 +75,10 @@ int bpf_sampler__remove_target(struct bpf_sampler *s, pid_t tgid);
  */
 int bpf_sampler__remove_slot_targets(struct bpf_sampler *s, uint32_t slot);
 
-/* Sums the slot's per-CPU counters. Returns 0 or a negative errno. */
+/*
+ * Sums the slot's per-CPU counters (slot < CPROF_COUNTER_SLOTS: the
+ * continuous slot too). Returns 0 or a negative errno.
+ */
 int bpf_sampler__read_counters(struct bpf_sampler *s, uint32_t slot,
 			       struct cprof_session_counters *ret_counters);
 /* Zeroes the slot's counters on every CPU (before the slot is reused). */

@@ -17,7 +17,7 @@ const struct cprof_sample_record *record__decode_sample(const void *data, size_t
 		return NULL;
 	if (r->leaf_stack_words > CPROF_LEAF_STACK_WORDS)
 		return NULL;
-	if (r->session_slot >= CPROF_MAX_SESSIONS)
+	if (r->session_slot >= CPROF_COUNTER_SLOTS || r->reserved2)
 		return NULL;
 	return r;
 }

@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK((const void *)r == copy);
 		FUZZ_CHECK(r->header.type == CPROF_RECORD_SAMPLE);
 		FUZZ_CHECK(r->header.size == size);
-		FUZZ_CHECK(r->session_slot < CPROF_MAX_SESSIONS);
+		FUZZ_CHECK(r->session_slot < CPROF_COUNTER_SLOTS);
 		FUZZ_CHECK(r->kernel_depth <= CPROF_MAX_KERNEL_FRAMES);
 		FUZZ_CHECK(r->user_depth <= CPROF_MAX_USER_FRAMES);
 		FUZZ_CHECK(r->leaf_stack_words <= CPROF_LEAF_STACK_WORDS);
