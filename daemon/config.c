@@ -52,6 +52,11 @@ void config__init(struct config *c)
 	c->root_reserved_connections = 8;
 	c->header_timeout_ms = 2000;
 	c->idle_timeout_s = 10;
+	/* A prime, as fleets choose it: never in step with a program's own timers. */
+	c->continuous_hz = 19;
+	c->window_s = 10;
+	c->history_max_bytes = 256 << 20;
+	c->history_max_age_s = 24 * 3600;
 }
 
 int config__parse_size(const char *s, size_t *ret)
@@ -235,6 +240,73 @@ int config__parse_urls(const char *s, char *ret, size_t ret_size)
 	return 0;
 }
 
+int config__parse_bool(const char *s, bool *ret)
+{
+	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "1")) {
+		*ret = true;
+		return 0;
+	}
+	if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "0")) {
+		*ret = false;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int config__parse_duration(const char *s, uint64_t *ret_seconds)
+{
+	static const struct {
+		char suffix;
+		uint64_t seconds;
+	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+	char number[32];
+	size_t n = strlen(s);
+	uint64_t unit = 1;
+	unsigned long long v;
+	int err;
+
+	if (n == 0 || n >= sizeof(number))
+		return -EINVAL;
+	memcpy(number, s, n + 1);
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (number[n - 1] == units[i].suffix) {
+			unit = units[i].seconds;
+			number[--n] = '\0';
+			break;
+		}
+	}
+	err = parse_number(number, 0, 3650ull * 86400 / unit, &v);
+	if (!err)
+		*ret_seconds = v * unit;
+	return err;
+}
+
+int config__parse_path(const char *s, char *ret, size_t ret_size)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || s[0] != '/' || n > CONFIG_PATH_MAX || n >= ret_size)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < ' ' || s[i] == 0x7f)
+			return -EINVAL;
+	memcpy(ret, s, n + 1);
+	return 0;
+}
+
+int config__parse_history_size(const char *s, size_t *ret)
+{
+	size_t v;
+	int err = config__parse_size(s, &v);
+
+	if (err)
+		return err;
+	if (v && v < (1u << 20))
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
 struct key {
 	const char *name;
 	enum config_key bit;
@@ -264,6 +336,13 @@ static const struct key keys[] = {
 	{ "idle_timeout", CONFIG_IDLE_TIMEOUT, "an integer from 1 to 3600" },
 	{ "unwind_table_size", CONFIG_UNWIND_TABLE_SIZE,
 	  "0 or a size from 64K to 4G (suffix K, M or G)" },
+	{ "continuous", CONFIG_CONTINUOUS, "yes or no" },
+	{ "continuous_hz", CONFIG_CONTINUOUS_HZ, "an integer from 1 to 10000" },
+	{ "window", CONFIG_WINDOW, "seconds from 1 to 3600" },
+	{ "history_dir", CONFIG_HISTORY_DIR, "an absolute path (at most 1024 characters)" },
+	{ "history_max_size", CONFIG_HISTORY_MAX_SIZE, "0 or a size of 1M or more (suffix K, M or G)" },
+	{ "history_max_age", CONFIG_HISTORY_MAX_AGE,
+	  "0 or a duration (seconds, or with suffix s, m, h or d)" },
 };
 
 /* Keys whose value is a plain number in a range, and where it goes. */
@@ -280,6 +359,8 @@ static const struct {
 	  offsetof(struct config, root_reserved_connections) },
 	{ CONFIG_HEADER_TIMEOUT_MS, 100, 60000, offsetof(struct config, header_timeout_ms) },
 	{ CONFIG_IDLE_TIMEOUT, 1, 3600, offsetof(struct config, idle_timeout_s) },
+	{ CONFIG_CONTINUOUS_HZ, CPROF_MIN_HZ, CPROF_MAX_HZ, offsetof(struct config, continuous_hz) },
+	{ CONFIG_WINDOW, 1, 3600, offsetof(struct config, window_s) },
 };
 
 static int set_value(struct config *c, enum config_key bit, const char *value)
@@ -310,6 +391,14 @@ static int set_value(struct config *c, enum config_key bit, const char *value)
 		return config__parse_unwind_table_size(value, &c->unwind_table_bytes);
 	case CONFIG_DRAIN_INTERVAL_MS:
 		return config__parse_drain_interval_ms(value, &c->drain_interval_ms);
+	case CONFIG_CONTINUOUS:
+		return config__parse_bool(value, &c->continuous);
+	case CONFIG_HISTORY_DIR:
+		return config__parse_path(value, c->history_dir, sizeof(c->history_dir));
+	case CONFIG_HISTORY_MAX_SIZE:
+		return config__parse_history_size(value, &c->history_max_bytes);
+	case CONFIG_HISTORY_MAX_AGE:
+		return config__parse_duration(value, &c->history_max_age_s);
 	case CONFIG_SOCKET_GROUP:
 		return config__parse_group_name(value, c->socket_group, sizeof(c->socket_group));
 	case CONFIG_DEBUGINFOD_URLS:
@@ -522,4 +611,37 @@ int config__load(struct config *c, const char *path, char *err, size_t err_size)
 	}
 	close(fd);
 	return config__parse(c, buf, size, err, err_size);
+}
+
+void config__override(struct config *c, const struct config *g)
+{
+#define OVERRIDE(bit, field)                                                                       \
+	do {                                                                                       \
+		if (g->set & (bit))                                                                \
+			memcpy(&c->field, &g->field, sizeof(c->field));                            \
+	} while (0)
+	OVERRIDE(CONFIG_HZ, hz);
+	OVERRIDE(CONFIG_RING_BUFFER_SIZE, ring_buffer_bytes);
+	OVERRIDE(CONFIG_STACK_TABLE_SIZE, stack_table_bytes);
+	OVERRIDE(CONFIG_MAX_PROCESSES, max_processes);
+	OVERRIDE(CONFIG_DRAIN_INTERVAL_MS, drain_interval_ms);
+	OVERRIDE(CONFIG_SOCKET_GROUP, socket_group);
+	OVERRIDE(CONFIG_SYMBOL_CACHE_SIZE, symbol_cache_bytes);
+	OVERRIDE(CONFIG_DEBUGINFOD_URLS, debuginfod_urls);
+	OVERRIDE(CONFIG_DEBUGINFOD_TIMEOUT, debuginfod_timeout_s);
+	OVERRIDE(CONFIG_DEBUGINFOD_BACKOFF, debuginfod_backoff_s);
+	OVERRIDE(CONFIG_MAX_CONNECTIONS, max_connections);
+	OVERRIDE(CONFIG_MAX_CONNECTIONS_PER_UID, max_connections_per_uid);
+	OVERRIDE(CONFIG_ROOT_RESERVED_CONNECTIONS, root_reserved_connections);
+	OVERRIDE(CONFIG_HEADER_TIMEOUT_MS, header_timeout_ms);
+	OVERRIDE(CONFIG_IDLE_TIMEOUT, idle_timeout_s);
+	OVERRIDE(CONFIG_UNWIND_TABLE_SIZE, unwind_table_bytes);
+	OVERRIDE(CONFIG_CONTINUOUS, continuous);
+	OVERRIDE(CONFIG_CONTINUOUS_HZ, continuous_hz);
+	OVERRIDE(CONFIG_WINDOW, window_s);
+	OVERRIDE(CONFIG_HISTORY_DIR, history_dir);
+	OVERRIDE(CONFIG_HISTORY_MAX_SIZE, history_max_bytes);
+	OVERRIDE(CONFIG_HISTORY_MAX_AGE, history_max_age_s);
+#undef OVERRIDE
+	c->set |= g->set;
 }

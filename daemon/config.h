@@ -21,19 +21,28 @@
  *   header_timeout_ms = 2000    from connect (or the last reply) to a whole request header
  *   idle_timeout = 10           seconds a connection may make no progress
  *   unwind_table_size = 32M     kernel memory for the rows of unwind tables; 0: frame pointers
+ *   continuous = no             sample every process, all the time, into a local history
+ *   continuous_hz = 19          its rate (sessions keep their own)
+ *   window = 10                 seconds per window of the history (1 to 3600)
+ *   history_dir = PATH          where the history is kept (default: STATE_DIRECTORY/history)
+ *   history_max_size = 256M     the history's bound on disk; 0: none (the disk's)
+ *   history_max_age = 24h       windows older are removed (s, m, h or d; 0: kept)
  *
  * Sizes take a K, M or G suffix (powers of 1024).
  */
 #ifndef CPROF_CONFIG_H
 #define CPROF_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CONFIG_DEFAULT_PATH "/etc/cprofd/cprofd.conf"
 /* A longer file is refused: a configuration is a few lines. */
 #define CONFIG_MAX_BYTES (64 * 1024)
 #define CONFIG_GROUP_NAME_MAX 32
 #define CONFIG_URLS_MAX 1024
+#define CONFIG_PATH_MAX 1024
 
 /* Bits of config.set: which keys the file (or command line) gave. */
 enum config_key {
@@ -53,6 +62,12 @@ enum config_key {
 	CONFIG_HEADER_TIMEOUT_MS = 1u << 13,
 	CONFIG_IDLE_TIMEOUT = 1u << 14,
 	CONFIG_UNWIND_TABLE_SIZE = 1u << 15,
+	CONFIG_CONTINUOUS = 1u << 16,
+	CONFIG_CONTINUOUS_HZ = 1u << 17,
+	CONFIG_WINDOW = 1u << 18,
+	CONFIG_HISTORY_DIR = 1u << 19,
+	CONFIG_HISTORY_MAX_SIZE = 1u << 20,
+	CONFIG_HISTORY_MAX_AGE = 1u << 21,
 };
 
 struct config {
@@ -73,6 +88,12 @@ struct config {
 	unsigned int root_reserved_connections; /* 0..max_connections - 1 */
 	unsigned int header_timeout_ms; /* 100..60000 */
 	unsigned int idle_timeout_s; /* 1..3600 */
+	bool continuous;
+	unsigned int continuous_hz; /* CPROF_MIN_HZ..CPROF_MAX_HZ */
+	unsigned int window_s; /* 1..3600 */
+	char history_dir[CONFIG_PATH_MAX + 1]; /* "": the state directory's history/ */
+	size_t history_max_bytes; /* 0: no bound, else >= 1 MiB */
+	uint64_t history_max_age_s; /* 0: no bound */
 	unsigned int set; /* enum config_key bits given explicitly */
 };
 
@@ -93,6 +114,9 @@ int config__parse(struct config *c, const char *text, size_t size, char *err, si
  */
 int config__load(struct config *c, const char *path, char *err, size_t err_size);
 
+/* Copies into *c every value g gives (g->set), and adds them to c->set. */
+void config__override(struct config *c, const struct config *g);
+
 /*
  * Validators shared with the command line. Each returns 0 and writes
  * *ret, or -EINVAL (-ERANGE when well-formed but out of range).
@@ -108,5 +132,12 @@ int config__parse_drain_interval_ms(const char *s, unsigned int *ret);
 int config__parse_group_name(const char *s, char *ret, size_t ret_size);
 /* Space-separated http://, https:// or file:// URLs, printable ASCII. */
 int config__parse_urls(const char *s, char *ret, size_t ret_size);
+/* "yes" or "no" (also "true"/"false", "1"/"0"). */
+int config__parse_bool(const char *s, bool *ret);
+/* Seconds, or a number with s, m, h or d; 0 allowed; at most 10 years. */
+int config__parse_duration(const char *s, uint64_t *ret_seconds);
+/* An absolute path of printable characters, at most CONFIG_PATH_MAX. */
+int config__parse_path(const char *s, char *ret, size_t ret_size);
+int config__parse_history_size(const char *s, size_t *ret);
 
 #endif /* CPROF_CONFIG_H */

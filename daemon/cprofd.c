@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "continuous.h"
 #include "cprof_protocol.h"
 #include "cprof_record.h"
 #include "json_writer.h"
@@ -136,6 +137,8 @@ void cprofd__free(struct cprofd *d)
 {
 	if (!d)
 		return;
+	/* The window in progress is written: what was sampled up to now is kept. */
+	cprofd__stop_continuous(d);
 	/* The tables' worker goes before the maps it writes; then unload. */
 	unwind_tables__free(d->unwind);
 	/* Unload first: no record may arrive for a freed session. */
@@ -230,21 +233,36 @@ static void on_record(void *ctx, const void *data, size_t size)
 {
 	const struct cprof_sample_record *r = record__decode_sample(data, size);
 	struct cprofd *d = ctx;
+	bool continuous, known;
 	struct session *s;
+	int err;
 
 	d->records++;
 	if (!r) {
 		d->bad_records++;
 		return;
 	}
-	s = d->sessions[r->session_slot];
-	/* A slot can be reused while a record of its last owner is in flight. */
-	if (!s || s->stop_mono_ns || ((pid_t)r->tgid != s->pid && !s->children)) {
-		d->stray_records++;
-		return;
+	continuous = r->session_slot == CPROF_CONTINUOUS_SLOT;
+	if (continuous) {
+		s = d->continuous ? continuous__session_for(d->continuous, r) : NULL;
+		if (!s) {
+			d->stray_records++;
+			return;
+		}
+	} else {
+		s = d->sessions[r->session_slot];
+		/* A slot can be reused while a record of its last owner is in flight. */
+		if (!s || s->stop_mono_ns || ((pid_t)r->tgid != s->pid && !s->children)) {
+			d->stray_records++;
+			return;
+		}
 	}
 	/* The leaf's unwind rule is found through the process's maps: hold it first. */
+	known = process_table__has(d->processes, r->tgid);
 	session__hold_process(s, d->processes, r->tgid);
+	/* A process first seen here (continuous mode's, most often) gets its tables. */
+	if (!known)
+		unwind_dirty(d, r->tgid);
 	if (!(r->flags & CPROF_SAMPLE_LEAF_BY_TABLE))
 		r = leaf_unwind__apply(d->leaf, d->processes, r);
 	if (r->unwind_stop < CPROF_UNWIND_STOP_KINDS)
@@ -252,7 +270,9 @@ static void on_record(void *ctx, const void *data, size_t size)
 	s->samples_by_table += r->table_frames != 0;
 	s->samples_no_table += r->no_table_frames != 0;
 	r = mark_stop(d, r);
-	session__add_sample(s, d->stacks, d->processes, r);
+	err = session__add_sample(s, d->stacks, d->processes, r);
+	if (continuous)
+		continuous__count(d->continuous, r, err != 0);
 	d->total_samples++;
 }
 
@@ -314,7 +334,7 @@ static void drain_task_events(struct cprofd *d)
  * so no mmap falls between. Without them (no permission, an old kernel)
  * sessions still run, with maps from /proc alone.
  */
-static void open_task_events(struct cprofd *d)
+void cprofd__open_task_events(struct cprofd *d)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 
@@ -330,12 +350,13 @@ static void open_task_events(struct cprofd *d)
 }
 
 /* Idle costs nothing: no perf event is open while no session samples. */
-static void detach_if_idle(struct cprofd *d)
+void cprofd__detach_if_idle(struct cprofd *d)
 {
 	if (!d->sampler || d->n_running)
 		return;
 	bpf_sampler__detach(d->sampler);
-	if (d->task_events) {
+	/* Continuous mode needs every process's maps, all the time. */
+	if (d->task_events && !d->continuous) {
 		drain_task_events(d);
 		epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, task_events__fd(d->task_events), NULL);
 		task_events__close(d->task_events);
@@ -425,7 +446,7 @@ int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, bool chi
 	err = bpf_sampler__reset_counters(d->sampler, slot);
 	if (err)
 		goto err_free;
-	open_task_events(d);
+	cprofd__open_task_events(d);
 	err = bpf_sampler__attach(d->sampler, hz);
 	if (err)
 		goto err_detach;
@@ -443,7 +464,7 @@ int cprofd__start_session(struct cprofd *d, pid_t pid, unsigned int hz, bool chi
 	return 0;
 
 err_detach:
-	detach_if_idle(d);
+	cprofd__detach_if_idle(d);
 err_free:
 	free_session(d, s);
 	return err;
@@ -497,7 +518,7 @@ int cprofd__end_sampling(struct cprofd *d, pid_t pid)
 		s->stop_mono_ns = monotonic_ns();
 	}
 	d->n_running--;
-	detach_if_idle(d);
+	cprofd__detach_if_idle(d);
 	return 0;
 }
 
@@ -666,6 +687,7 @@ int cprofd__drain(struct cprofd *d)
 		unwind_tables__collect(d->unwind);
 	n = bpf_sampler__drain(d->sampler);
 	drain_task_events(d);
+	continuous__tick(d->continuous);
 	for (int slot = 0; slot < CPROF_MAX_SESSIONS; slot++) {
 		struct session *s = d->sessions[slot];
 

@@ -143,6 +143,53 @@ int cprofd__ring_fd(const struct cprofd *d);
  */
 int cprofd__drain(struct cprofd *d);
 
+/* Continuous mode (continuous.h): every process, at a low rate, into a history on disk. */
+struct cprofd_continuous {
+	unsigned int hz;
+	uint64_t window_ns;
+	const char *history_dir;
+	uint64_t history_max_bytes; /* 0: no bound */
+	uint64_t history_max_age_ns; /* 0: no bound */
+};
+
+/*
+ * Starts continuous mode (restarts it with the new settings if it runs).
+ * Returns 0 or a negative errno with *ret_what naming the step that failed.
+ */
+int cprofd__start_continuous(struct cprofd *d, const struct cprofd_continuous *opts,
+			     const char **ret_what);
+struct config;
+/*
+ * Starts, restarts (with other settings) or stops continuous mode as the
+ * configuration says, the history by default in $STATE_DIRECTORY/history
+ * (else /var/lib/cprofd/history); *ret_message says what it did or what
+ * failed. Returns 0 or a negative errno.
+ */
+int cprofd__configure_continuous(struct cprofd *d, const struct config *c, char *ret_message,
+				 size_t message_size);
+/* Stops it, writing the window in progress. */
+void cprofd__stop_continuous(struct cprofd *d);
+bool cprofd__continuous_on(const struct cprofd *d);
+
+/* A query of the history: every field given must match. */
+struct cprofd_query {
+	int64_t since_ns, until_ns; /* CLOCK_REALTIME ns, [since, until) */
+	pid_t pid; /* 0: any */
+	const char *comm, *unit, *container; /* NULL: any */
+};
+
+/*
+ * The query's processes (of those viewer may see) merged from the history
+ * into one gzipped pprof, and its summary (lost: 0; what was lost is
+ * in the profile, as marker samples). Returns 0, -ENOENT (nothing matched), -ENODEV
+ * (continuous mode is off), or a negative errno.
+ */
+int cprofd__query(struct cprofd *d, const struct cprofd_query *q, uid_t viewer,
+		  void **ret_data, size_t *ret_size, struct cprofd_summary *ret_summary);
+/* What the history keeps for the query, as members of an object the caller opened. */
+int cprofd__query_list(struct cprofd *d, const struct cprofd_query *q, uid_t viewer,
+		       struct json_writer *w);
+
 /* Number of sessions, running or ended. */
 size_t cprofd__n_sessions(const struct cprofd *d);
 /*

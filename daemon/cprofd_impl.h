@@ -29,6 +29,7 @@ struct cprofd {
 	int epoll_fd; /* the ring buffer's and the task events' fds */
 	struct leaf_unwind *leaf; /* recovers the caller of a leaf without a frame */
 	struct unwind_tables *unwind; /* NULL: frame pointers only */
+	struct continuous *continuous; /* continuous mode, NULL when off */
 	int unwind_error; /* why there are no tables, if so */
 	/* Processes whose mappings changed since the last drain: their entries to rewrite. */
 	pid_t unwind_dirty[CPROFD_UNWIND_DIRTY_MAX];
@@ -50,5 +51,9 @@ struct cprofd {
 struct session *cprofd__find_session(const struct cprofd *d, pid_t pid);
 /* Reads a running session's kernel counters into it. */
 void cprofd__refresh_counters(struct cprofd *d, struct session *s);
+/* Opens the task events if they are not (failing quietly: see task_events_error). */
+void cprofd__open_task_events(struct cprofd *d);
+/* Detaches the sessions' events when none runs, and the task events unless continuous mode needs them. */
+void cprofd__detach_if_idle(struct cprofd *d);
 
 #endif /* CPROF_CPROFD_IMPL_H */

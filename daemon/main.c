@@ -73,6 +73,10 @@ static void usage(FILE *f)
 		"                            pointers only)\n"
 		"  --drain-interval-ms MS   how often the ring buffer is drained (default 100)\n"
 		"  --socket-group GROUP     group of the socket cprofd binds itself\n"
+		"  --continuous             sample every process, all the time, into a history\n"
+		"  --continuous-hz HZ       continuous mode's rate (default 19)\n"
+		"  --window SECONDS         continuous mode's window (default 10)\n"
+		"  --history-dir PATH       where the history is kept (default STATE_DIRECTORY/history)\n"
 		"  --foreground             run in the foreground (always the case; for scripts)\n"
 		"  --verbose                log debug messages\n"
 		"  --help, --version\n"
@@ -94,6 +98,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 		OPT_UNWIND,
 		OPT_DRAIN,
 		OPT_GROUP,
+		OPT_CONTINUOUS,
+		OPT_CONTINUOUS_HZ,
+		OPT_WINDOW,
+		OPT_HISTORY_DIR,
 		OPT_FG,
 		OPT_VERBOSE,
 		OPT_HELP,
@@ -110,6 +118,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "unwind-table-size", required_argument, NULL, OPT_UNWIND },
 		{ "drain-interval-ms", required_argument, NULL, OPT_DRAIN },
 		{ "socket-group", required_argument, NULL, OPT_GROUP },
+		{ "continuous", no_argument, NULL, OPT_CONTINUOUS },
+		{ "continuous-hz", required_argument, NULL, OPT_CONTINUOUS_HZ },
+		{ "window", required_argument, NULL, OPT_WINDOW },
+		{ "history-dir", required_argument, NULL, OPT_HISTORY_DIR },
 		{ "foreground", no_argument, NULL, OPT_FG },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -190,6 +202,28 @@ static int parse_args(int argc, char **argv, struct options *o)
 			}
 			g->set |= CONFIG_SOCKET_GROUP;
 			break;
+		case OPT_CONTINUOUS:
+			g->continuous = true;
+			g->set |= CONFIG_CONTINUOUS;
+			break;
+		case OPT_CONTINUOUS_HZ:
+		case OPT_WINDOW:
+		case OPT_HISTORY_DIR: {
+			static const char *const keys[] = { "continuous_hz", "window", "history_dir" };
+			char line[CONFIG_PATH_MAX + 32], why[256];
+			struct config one;
+
+			/* As the file would say it, so both are checked alike. */
+			config__init(&one);
+			snprintf(line, sizeof(line), "%s = %s\n", keys[opt - OPT_CONTINUOUS_HZ], optarg);
+			if (config__parse(&one, line, strlen(line), why, sizeof(why))) {
+				fprintf(stderr, "cprofd: --%s: %s\n", options[opt - OPT_SOCKET].name,
+					strchr(why, ':') ? strchr(why, ':') + 2 : why);
+				return -1;
+			}
+			config__override(g, &one);
+			break;
+		}
 		case OPT_FG:
 			break;
 		case OPT_VERBOSE:
@@ -231,24 +265,7 @@ static int load_config(const struct options *o, struct config *ret, char *err, s
 		r = 0;
 	if (r)
 		return r;
-	if (g->set & CONFIG_HZ)
-		c.hz = g->hz;
-	if (g->set & CONFIG_RING_BUFFER_SIZE)
-		c.ring_buffer_bytes = g->ring_buffer_bytes;
-	if (g->set & CONFIG_STACK_TABLE_SIZE)
-		c.stack_table_bytes = g->stack_table_bytes;
-	if (g->set & CONFIG_MAX_PROCESSES)
-		c.max_processes = g->max_processes;
-	if (g->set & CONFIG_SYMBOL_CACHE_SIZE)
-		c.symbol_cache_bytes = g->symbol_cache_bytes;
-	if (g->set & CONFIG_UNWIND_TABLE_SIZE)
-		c.unwind_table_bytes = g->unwind_table_bytes;
-	if (g->set & CONFIG_DRAIN_INTERVAL_MS)
-		c.drain_interval_ms = g->drain_interval_ms;
-	if (g->set & CONFIG_SOCKET_GROUP)
-		memcpy(c.socket_group, g->socket_group, sizeof(c.socket_group));
-	/* The debuginfod settings come from the file alone: no options for them. */
-	c.set |= g->set;
+	config__override(&c, g);
 	*ret = c;
 	return 0;
 }
@@ -367,6 +384,14 @@ static void note_restart_needed(const char *key, size_t running, size_t wanted)
  * buffer and the table bounds size objects made at start, so they wait for
  * the next restart (and say so).
  */
+static bool continuous_changed(const struct config *a, const struct config *b)
+{
+	return a->continuous != b->continuous || a->continuous_hz != b->continuous_hz ||
+	       a->window_s != b->window_s || strcmp(a->history_dir, b->history_dir) ||
+	       a->history_max_bytes != b->history_max_bytes ||
+	       a->history_max_age_s != b->history_max_age_s;
+}
+
 static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct loop_ctx *ctx = userdata;
@@ -423,6 +448,12 @@ static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si,
 			"configuration",
 			ctx->options->config_path);
 		goto out;
+	}
+	if (continuous_changed(cur, &next)) {
+		/* A history that cannot be opened leaves continuous mode off, and says so. */
+		r = cprofd__configure_continuous(ctx->cprofd, &next, err, sizeof(err));
+		log_msg(r ? LOG_ERR : LOG_INFO, "reloading %s: %s", ctx->options->config_path, err);
+		next.continuous = cprofd__continuous_on(ctx->cprofd);
 	}
 	cprofd__set_default_hz(ctx->cprofd, next.hz);
 	ctx->drain_interval_us = next.drain_interval_ms * 1000ull;
@@ -625,6 +656,17 @@ int main(int argc, char **argv)
 		log_err("loading the BPF sampler: %s", strerror(err));
 		sd_notifyf(0, "STATUS=Loading the BPF sampler: %s\nERRNO=%d", strerror(err), err);
 		return 1;
+	}
+
+	if (ctx.config.continuous) {
+		err = cprofd__configure_continuous(ctx.cprofd, &ctx.config, reason, sizeof(reason));
+		if (err) {
+			log_err("%s", reason);
+			sd_notifyf(0, "STATUS=%s\nERRNO=%d", reason, -err);
+			err = 1;
+			goto out;
+		}
+		log_info("%s", reason);
 	}
 
 	raise_fd_limit(&ctx.config);

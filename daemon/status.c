@@ -6,8 +6,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "continuous.h"
 #include "cprof_protocol.h"
 #include "json_writer.h"
 #include "procs/process_table.h"
@@ -80,6 +82,62 @@ static void write_unwind_tables(struct json_writer *w, const struct cprofd *d)
 		write_uint(w, "processes_untracked", st.processes_untracked);
 		write_uint(w, "mappings_dropped", st.mappings_dropped);
 	}
+	json_writer__object_end(w);
+}
+
+/* Continuous mode: its rate, what it holds now, and its history on disk. */
+static void write_continuous(struct json_writer *w, const struct cprofd *d)
+{
+	struct continuous_stats st;
+	struct timespec now;
+	int64_t now_ns;
+
+	json_writer__key(w, "continuous");
+	if (!d->continuous) {
+		json_writer__null(w);
+		return;
+	}
+	continuous__stats(d->continuous, &st);
+	clock_gettime(CLOCK_REALTIME, &now);
+	now_ns = (int64_t)now.tv_sec * 1000000000ll + now.tv_nsec;
+	json_writer__object_begin(w);
+	write_uint(w, "hz", st.hz);
+	write_uint(w, "window_s", st.window_ns / 1000000000ull);
+	write_uint(w, "processes", st.processes);
+	write_uint(w, "windows_in_memory", st.windows_in_memory);
+	write_uint(w, "samples", st.samples);
+	write_uint(w, "lost", st.lost);
+	write_uint(w, "unlabelled", st.unlabelled);
+	write_uint(w, "windows_built", st.windows_built);
+	write_uint(w, "windows_written", st.windows_written);
+	write_uint(w, "windows_dropped", st.windows_dropped);
+	write_uint(w, "build_errors", st.build_errors);
+	write_uint(w, "write_errors", st.write_errors);
+	json_writer__key(w, "last_write_error");
+	json_writer__string(w, st.last_write_error ? strerror(-st.last_write_error) : "");
+	write_uint(w, "build_ms", st.build_ns / 1000000);
+	json_writer__key(w, "history");
+	json_writer__object_begin(w);
+	json_writer__key(w, "dir");
+	json_writer__string(w, st.history_dir);
+	write_uint(w, "windows", st.store.windows);
+	write_uint(w, "bytes", st.store.bytes);
+	write_uint(w, "max_bytes", st.history_max_bytes);
+	write_uint(w, "max_age_s", st.history_max_age_ns / 1000000000ull);
+	write_uint(w, "oldest_age_s", st.store.windows && now_ns > st.store.oldest_ns
+					       ? (uint64_t)(now_ns - st.store.oldest_ns) / 1000000000ull
+					       : 0);
+	write_uint(w, "newest_age_s", st.store.windows && now_ns > st.store.newest_ns
+					       ? (uint64_t)(now_ns - st.store.newest_ns) / 1000000000ull
+					       : 0);
+	write_uint(w, "written", st.store.written);
+	write_uint(w, "write_errors", st.store.write_errors);
+	write_uint(w, "dropped_for_age", st.store.dropped_for_age);
+	write_uint(w, "dropped_for_size", st.store.dropped_for_size);
+	write_uint(w, "dropped_for_space", st.store.dropped_for_space);
+	write_uint(w, "corrupt_files", st.store.corrupt_files);
+	write_uint(w, "open_ms", st.store.open_ms);
+	json_writer__object_end(w);
 	json_writer__object_end(w);
 }
 
@@ -220,6 +278,7 @@ void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon, 
 		json_writer__key(w, "bpf_prog_id");
 		json_writer__uint(w, d->sampler ? bpf_sampler__prog_id(d->sampler) : 0);
 		write_unwind_tables(w, d);
+		write_continuous(w, d);
 		json_writer__object_end(w);
 	}
 	json_writer__key(w, "sessions");

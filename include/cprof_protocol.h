@@ -41,12 +41,25 @@
 #define CPROF_ROUTE_PROFILE_SUFFIX "/profile"
 #define CPROF_ROUTE_STATUS "/v1/status"
 #define CPROF_ROUTE_PPROF_PROFILE "/debug/pprof/profile"
+/* Continuous mode's history: a merged profile, and what is kept. */
+#define CPROF_ROUTE_QUERY "/v1/query"
+#define CPROF_ROUTE_QUERY_LIST "/v1/query/list"
 
 #define CPROF_PARAM_PID "pid"
 #define CPROF_PARAM_HZ "hz"
 #define CPROF_PARAM_SECONDS "seconds"
 #define CPROF_PARAM_PROFILE "profile"
 #define CPROF_PARAM_CHILDREN "children" /* 1: follow the processes the target forks */
+/*
+ * A query's span: a number of seconds with s, m, h or d is that long ago
+ * ("10m"); a plain number is a time, in seconds since the epoch. until
+ * defaults to now, since to the history's start.
+ */
+#define CPROF_PARAM_SINCE "since"
+#define CPROF_PARAM_UNTIL "until"
+#define CPROF_PARAM_COMM "comm"
+#define CPROF_PARAM_UNIT "unit"
+#define CPROF_PARAM_CONTAINER "container"
 
 #define CPROF_CONTENT_TYPE_JSON "application/json"
 #define CPROF_CONTENT_TYPE_PPROF "application/octet-stream"

@@ -53,7 +53,11 @@ struct profile_ctx {
 	uint64_t unmapped; /* samples under PROFILE_UNMAPPED */
 	struct perf_map_slot perf_maps[MAX_PERF_MAPS];
 	size_t n_perf_maps;
+	const struct profile_labels *labels; /* more labels per process, or NULL */
 };
+
+/* Labels of a sample: its pid, tid and thread name, then its process's. */
+#define SAMPLE_LABELS (3 + PROFILE_MAX_PROCESS_LABELS)
 
 static size_t mapping_hash(uint32_t tgid, const struct proc_map *m, size_t capacity)
 {
@@ -355,7 +359,8 @@ static int add_count(struct profile_ctx *ctx, const struct session *s,
 		     const struct stack_table *stacks, const struct session_count *c)
 {
 	const struct stack *stack = stack_table__get(stacks, c->stack_id);
-	struct pprof_label labels[3];
+	struct pprof_label labels[SAMPLE_LABELS];
+	size_t n_labels = 3;
 	bool leaf_mapped = true, mapped;
 	size_t n = 0;
 
@@ -395,7 +400,10 @@ static int add_count(struct profile_ctx *ctx, const struct session *s,
 	labels[0] = (struct pprof_label){ .key = "pid", .num = stack->tgid };
 	labels[1] = (struct pprof_label){ .key = "tid", .num = c->tid };
 	labels[2] = (struct pprof_label){ .key = "thread_name", .str = c->comm };
-	return pprof_builder__add_sample(ctx->pprof, ctx->frames, n, c->count, labels, 3);
+	if (ctx->labels)
+		n_labels += ctx->labels->of_process(ctx->labels->ctx, (pid_t)stack->tgid,
+						    labels + 3, PROFILE_MAX_PROCESS_LABELS);
+	return pprof_builder__add_sample(ctx->pprof, ctx->frames, n, c->count, labels, n_labels);
 }
 
 static int add_marker(struct profile_ctx *ctx, const struct session *s, const char *name,
@@ -477,12 +485,22 @@ int profile__build(const struct session *s, const struct stack_table *stacks,
 		   struct process_table *processes, struct symbolizer *symbols, void **ret_data,
 		   size_t *ret_size, uint64_t *ret_unmapped)
 {
+	return profile__build_labelled(s, stacks, processes, symbols, NULL, ret_data, ret_size,
+				       ret_unmapped);
+}
+
+int profile__build_labelled(const struct session *s, const struct stack_table *stacks,
+			    struct process_table *processes, struct symbolizer *symbols,
+			    const struct profile_labels *labels, void **ret_data, size_t *ret_size,
+			    uint64_t *ret_unmapped)
+{
 	struct pprof_profile_info info = {
 		.period_ns = 1000000000ll / s->hz,
 		.time_ns = s->start_wall_ns,
 		.duration_ns = session__duration_ns(s),
 	};
-	struct profile_ctx ctx = { .session = s, .processes = processes, .symbols = symbols };
+	struct profile_ctx ctx = { .session = s, .processes = processes, .symbols = symbols,
+				   .labels = labels };
 	const struct session_count *c;
 	const struct proc_map *main_map;
 	size_t cursor = 0;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct session;
 struct stack_table;
@@ -63,5 +64,26 @@ int profile__prepare(const struct session *s, const struct stack_table *stacks,
 int profile__build(const struct session *s, const struct stack_table *stacks,
 		   struct process_table *processes, struct symbolizer *symbols, void **ret_data,
 		   size_t *ret_size, uint64_t *ret_unmapped);
+
+/* Labels a process's samples carry beyond pid, tid and thread_name, at most. */
+#define PROFILE_MAX_PROCESS_LABELS 8
+
+struct pprof_label;
+
+/* Where profile__build_labelled() gets the labels of each process's samples. */
+struct profile_labels {
+	/*
+	 * Writes at most max labels of tgid's (strings valid until the build
+	 * returns) and returns how many.
+	 */
+	size_t (*of_process)(void *ctx, pid_t tgid, struct pprof_label *ret, size_t max);
+	void *ctx;
+};
+
+/* As profile__build(), each sample also labelled with its process's labels (if not NULL). */
+int profile__build_labelled(const struct session *s, const struct stack_table *stacks,
+			    struct process_table *processes, struct symbolizer *symbols,
+			    const struct profile_labels *labels, void **ret_data, size_t *ret_size,
+			    uint64_t *ret_unmapped);
 
 #endif /* CPROF_PROFILE_H */

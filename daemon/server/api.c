@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <linux/types.h>
 
@@ -51,6 +52,19 @@ static void respond_json(struct api_response *resp, unsigned int status, struct 
 	}
 	resp->status = status;
 	resp->content_type = CPROF_CONTENT_TYPE_JSON;
+}
+
+/* A profile (gzipped pprof, malloc'd: the response owns it) and its summary headers. */
+static void respond_pprof(struct api_response *resp, void *data, size_t size,
+			  const struct cprofd_summary *summary)
+{
+	memset(resp, 0, sizeof(*resp));
+	resp->status = 200;
+	resp->content_type = CPROF_CONTENT_TYPE_PPROF;
+	resp->body = data;
+	resp->body_size = size;
+	resp->has_summary = true;
+	resp->summary = *summary;
 }
 
 static bool is(const char *a, const char *b)
@@ -253,13 +267,7 @@ static void respond_profile(struct cprofd *d, pid_t pid, enum profile_mode mode,
 			      pid, strerror(-err));
 		return;
 	}
-	memset(resp, 0, sizeof(*resp));
-	resp->status = 200;
-	resp->content_type = CPROF_CONTENT_TYPE_PPROF;
-	resp->body = data;
-	resp->body_size = size;
-	resp->has_summary = true;
-	resp->summary = summary;
+	respond_pprof(resp, data, size, &summary);
 }
 
 static void respond_session(struct cprofd *d, pid_t pid, unsigned int status,
@@ -407,6 +415,134 @@ static void handle_pprof_profile(struct cprofd *d, const struct api_request *req
 	resp->defer_pid = params.pid;
 }
 
+/* A query's time: "10m" (that long before now) or seconds since the epoch. Returns 0 or -EINVAL. */
+static int parse_query_time(const char *s, int64_t now_ns, int64_t *ret_ns)
+{
+	static const char suffixes[] = "smhd";
+	static const uint64_t seconds[] = { 1, 60, 3600, 86400 };
+	char number[24];
+	size_t n = s ? strlen(s) : 0;
+	const char *suffix;
+	uint64_t v;
+
+	if (n == 0 || n >= sizeof(number))
+		return -EINVAL;
+	suffix = strchr(suffixes, s[n - 1]);
+	memcpy(number, s, n + 1);
+	if (suffix) {
+		number[n - 1] = '\0';
+		if (parse_uint(number, 0, 100ull * 365 * 86400, &v))
+			return -EINVAL;
+		*ret_ns = now_ns - (int64_t)(v * seconds[suffix - suffixes]) * 1000000000ll;
+		return 0;
+	}
+	if (parse_uint(number, 0, 4102444800ull, &v)) /* up to 2100 */
+		return -EINVAL;
+	*ret_ns = (int64_t)v * 1000000000ll;
+	return 0;
+}
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* Reads since=, until=, pid=, comm=, unit= and container=; fills *resp with an error if bad. */
+static bool read_query(const struct api_request *req, struct api_response *resp,
+		       struct cprofd_query *q)
+{
+	const char *since = req->get_param(req->ctx, CPROF_PARAM_SINCE);
+	const char *until = req->get_param(req->ctx, CPROF_PARAM_UNTIL);
+	const char *pid = req->get_param(req->ctx, CPROF_PARAM_PID);
+	int64_t now = realtime_ns();
+
+	*q = (struct cprofd_query){ .since_ns = 0, .until_ns = INT64_MAX };
+	if (since && parse_query_time(since, now, &q->since_ns)) {
+		respond_error(resp, 400, "bad since: give 10m (ago: s, m, h or d) or seconds "
+					 "since the epoch");
+		return false;
+	}
+	if (until && parse_query_time(until, now, &q->until_ns)) {
+		respond_error(resp, 400, "bad until: give 10m (ago: s, m, h or d) or seconds "
+					 "since the epoch");
+		return false;
+	}
+	if (q->until_ns <= q->since_ns) {
+		respond_error(resp, 400, "until must be after since");
+		return false;
+	}
+	if (pid && parse_pid(pid, &q->pid)) {
+		respond_error(resp, 400, "bad pid: must be an integer from 1 to %d", INT32_MAX);
+		return false;
+	}
+	q->comm = req->get_param(req->ctx, CPROF_PARAM_COMM);
+	q->unit = req->get_param(req->ctx, CPROF_PARAM_UNIT);
+	q->container = req->get_param(req->ctx, CPROF_PARAM_CONTAINER);
+	if ((q->comm && (!*q->comm || strlen(q->comm) >= CPROF_COMM_LEN)) ||
+	    (q->unit && (!*q->unit || strlen(q->unit) > 255)) ||
+	    (q->container && (strlen(q->container) < 4 || strlen(q->container) > 64))) {
+		respond_error(resp, 400, "bad comm, unit or container: comm is 1 to 15 bytes, a "
+					 "unit 1 to 255, a container id 4 to 64 hex digits");
+		return false;
+	}
+	return true;
+}
+
+static void respond_query_error(struct api_response *resp, int err)
+{
+	if (err == -ENODEV)
+		respond_error(resp, 409, "continuous mode is off (continuous = yes in cprofd.conf)");
+	else if (err == -ENOENT)
+		respond_error(resp, 404, "no process of the history matches");
+	else
+		respond_error(resp, 500, "querying the history: %s", strerror(-err));
+}
+
+/* GET /v1/query (a merged profile) and /v1/query/list (what is kept): read-only. */
+static void handle_query(struct cprofd *d, const struct api_request *req, bool list,
+			 struct api_response *resp)
+{
+	struct cprofd_summary summary;
+	struct cprofd_query q;
+	struct json_writer w;
+	void *data;
+	size_t size;
+	int err;
+
+	if (!is(req->method, "GET")) {
+		respond_error(resp, 405, "%s: use GET", req->path);
+		return;
+	}
+	if (!req->peer) {
+		respond_error(resp, 403, "the history is shown to known peers only");
+		return;
+	}
+	if (!read_query(req, resp, &q))
+		return;
+	if (list) {
+		json_writer__init(&w);
+		json_writer__object_begin(&w);
+		err = cprofd__query_list(d, &q, req->peer->uid, &w);
+		json_writer__object_end(&w);
+		if (err) {
+			json_writer__release(&w);
+			respond_query_error(resp, err);
+			return;
+		}
+		respond_json(resp, 200, &w);
+		return;
+	}
+	err = cprofd__query(d, &q, req->peer->uid, &data, &size, &summary);
+	if (err) {
+		respond_query_error(resp, err);
+		return;
+	}
+	respond_pprof(resp, data, size, &summary);
+}
+
 void api__handle(struct cprofd *d, const struct api_request *req, struct api_response *resp)
 {
 	const char *path = req->path, *method = req->method;
@@ -426,6 +562,8 @@ void api__handle(struct cprofd *d, const struct api_request *req, struct api_res
 			handle_status(d, req, true, resp);
 		else
 			respond_error(resp, 405, "%s: use GET", path);
+	} else if (is(path, CPROF_ROUTE_QUERY) || is(path, CPROF_ROUTE_QUERY_LIST)) {
+		handle_query(d, req, is(path, CPROF_ROUTE_QUERY_LIST), resp);
 	} else if (is(path, CPROF_ROUTE_PPROF_PROFILE)) {
 		if (is(method, "GET"))
 			handle_pprof_profile(d, req, resp);

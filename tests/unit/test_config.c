@@ -130,6 +130,55 @@ static void test_connection_keys(void)
 			  "others");
 }
 
+static void test_continuous_keys(void)
+{
+	const char *text = "continuous = yes\n"
+			   "continuous_hz = 29\n"
+			   "window = 60\n"
+			   "history_dir = /srv/cprofd history\n"
+			   "history_max_size = 2G\n"
+			   "history_max_age = 7d\n";
+	static const char *const bad[] = {
+		"continuous = maybe", "continuous_hz = 0", "window = 0", "window = 3601",
+		"history_dir = relative/path", "history_max_size = 512K", "history_max_age = 1w",
+		"history_max_age = -1h", "history_max_age = 3651d",
+	};
+	char err[256] = "";
+	struct config c, d;
+
+	config__init(&c);
+	ASSERT_FALSE(c.continuous);
+	ASSERT_EQ(c.continuous_hz, 19);
+	ASSERT_EQ(c.window_s, 10);
+	ASSERT_TRUE(c.history_max_bytes == 256u << 20);
+	ASSERT_EQ(c.history_max_age_s, 24 * 3600);
+	if (!ASSERT_OK(parse(&c, text, err, sizeof(err))))
+		printf("#   %s\n", err);
+	ASSERT_TRUE(c.continuous);
+	ASSERT_EQ(c.continuous_hz, 29);
+	ASSERT_EQ(c.window_s, 60);
+	ASSERT_STREQ(c.history_dir, "/srv/cprofd history");
+	ASSERT_TRUE(c.history_max_bytes == 2ull << 30);
+	ASSERT_EQ(c.history_max_age_s, 7 * 86400);
+	ASSERT_OK(parse(&c, "history_max_age = 90\nhistory_max_size = 0\ncontinuous = no\n", err,
+			sizeof(err)));
+	ASSERT_EQ(c.history_max_age_s, 90);
+	ASSERT_EQ(c.history_max_bytes, 0);
+	ASSERT_FALSE(c.continuous);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		config__init(&d);
+		if (!ASSERT_EQ(parse(&d, bad[i], err, sizeof(err)), -EINVAL))
+			printf("#   accepted: %s\n", bad[i]);
+	}
+	/* The command line's values go over the file's, and only those. */
+	config__init(&d);
+	ASSERT_OK(parse(&d, "window = 2\n", err, sizeof(err)));
+	config__override(&c, &d);
+	ASSERT_EQ(c.window_s, 2);
+	ASSERT_EQ(c.continuous_hz, 29);
+	ASSERT_TRUE(c.set & CONFIG_WINDOW);
+}
+
 static void test_empty_file_keeps_values(void)
 {
 	char err[256];
@@ -301,6 +350,7 @@ int main(void)
 	RUN_TEST(test_every_key);
 	RUN_TEST(test_debuginfod_keys);
 	RUN_TEST(test_connection_keys);
+	RUN_TEST(test_continuous_keys);
 	RUN_TEST(test_empty_file_keeps_values);
 	RUN_TEST(test_errors);
 	RUN_TEST(test_bad_file_applies_nothing);
