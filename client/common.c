@@ -295,3 +295,42 @@ int simple_request(const char *method, const char *target, const char *lost_note
 	http_response__fini(&response);
 	return status;
 }
+
+int get_json(const char *target, long timeout_seconds, const char *what,
+	     struct json_value **ret_root)
+{
+	struct http_response response = { 0 };
+	struct http_request request = {
+		.method = "GET",
+		.target = target,
+		.timeout_seconds = timeout_seconds,
+		.cancel = &interrupted,
+	};
+	struct json_value *root = NULL;
+	int ret, status = EXIT_FAIL;
+
+	if (send_request(&request, &response, "") < 0)
+		return EXIT_FAIL;
+	if (!is_success(&response)) {
+		report_http_error(&response);
+		goto out;
+	}
+	if (global_options.json_output) {
+		print_body(&response);
+		*ret_root = NULL;
+		status = 0;
+		goto out;
+	}
+	ret = response.body ? json__parse(response.body, response.body_length, &root) : -EINVAL;
+	if (ret < 0 || json__type(root) != JSON_OBJECT) {
+		fail("cannot read cprofd's %s reply: %s", what,
+		     ret == -ENOMEM ? strerror(ENOMEM) : "not a JSON object");
+		json__free(root);
+		goto out;
+	}
+	*ret_root = root;
+	status = 0;
+out:
+	http_response__fini(&response);
+	return status;
+}

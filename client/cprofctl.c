@@ -91,6 +91,7 @@ static const struct command *const commands[] = {
 	&stop_command, /* sessions.c */
 	&profile_command, /* profile.c */
 	&status_command, /* status.c */
+	&query_command, /* query.c */
 	&help_command,
 };
 
@@ -196,6 +197,27 @@ static int run_command(const struct command *command, int argc, char **argv)
 			break;
 		case OPTION_CHILDREN:
 			args.children = true;
+			break;
+		case OPTION_SINCE:
+			args.since = optarg;
+			break;
+		case OPTION_UNTIL:
+			args.until = optarg;
+			break;
+		case OPTION_PID:
+			args.pid = optarg;
+			break;
+		case OPTION_COMM:
+			args.comm = optarg;
+			break;
+		case OPTION_UNIT:
+			args.unit = optarg;
+			break;
+		case OPTION_CONTAINER:
+			args.container = optarg;
+			break;
+		case OPTION_LIST:
+			args.list = true;
 			break;
 		case ':':
 			return usage_error(command, "option '%s' needs a value",

@@ -39,6 +39,13 @@ enum {
 	OPTION_HZ,
 	OPTION_SECONDS,
 	OPTION_CHILDREN,
+	OPTION_SINCE,
+	OPTION_UNTIL,
+	OPTION_PID,
+	OPTION_COMM,
+	OPTION_UNIT,
+	OPTION_CONTAINER,
+	OPTION_LIST,
 };
 
 /*
@@ -72,6 +79,9 @@ struct command_args {
 	const char *seconds;
 	const char *output;
 	bool children; /* --children */
+	/* query: --since, --until, --pid, --comm, --unit, --container, or NULL; --list. */
+	const char *since, *until, *pid, *comm, *unit, *container;
+	bool list;
 	/* The words that are not options, e.g. the PID. */
 	char **operands;
 	int operand_count;
@@ -108,6 +118,7 @@ extern const struct command start_command; /* sessions.c */
 extern const struct command stop_command; /* sessions.c */
 extern const struct command profile_command; /* profile.c */
 extern const struct command status_command; /* status.c */
+extern const struct command query_command; /* query.c */
 
 /* Print "cprofctl: MESSAGE" on stderr; returns EXIT_FAIL. */
 int fail(const char *format, ...) __attribute__((format(printf, 1, 2)));
@@ -163,6 +174,15 @@ int report_http_error(const struct http_response *response);
 
 /* --json: print the reply as it came, one document per line. */
 void print_body(const struct http_response *response);
+
+/*
+ * GET target and read its JSON reply into *ret_root (json__free() it), or
+ * with --json print the reply as it came and set *ret_root to NULL. what
+ * names the reply in messages ("status"). Returns 0, or EXIT_FAIL after
+ * printing why not.
+ */
+int get_json(const char *target, long timeout_seconds, const char *what,
+	     struct json_value **ret_root);
 
 /*
  * A request whose reply only needs to be a success. Returns 0, or

@@ -107,34 +107,14 @@ static void print_status_table(const struct json_value *daemon, const struct jso
 
 static int do_status(const struct command *command, const struct command_args *args)
 {
-	struct http_response response = { 0 };
-	struct http_request request = {
-		.method = "GET",
-		.target = CPROF_ROUTE_STATUS,
-		.timeout_seconds = REQUEST_TIMEOUT_SECONDS,
-		.cancel = &interrupted,
-	};
 	const struct json_value *daemon, *sessions;
 	struct json_value *root = NULL;
-	int ret, status = EXIT_FAIL;
+	int status = EXIT_FAIL;
 
-	if (send_request(&request, &response, "") < 0)
+	if (get_json(CPROF_ROUTE_STATUS, REQUEST_TIMEOUT_SECONDS, "status", &root))
 		return EXIT_FAIL;
-	if (!is_success(&response)) {
-		report_http_error(&response);
-		goto out;
-	}
-	if (global_options.json_output) {
-		print_body(&response);
-		status = 0;
-		goto out;
-	}
-	ret = response.body ? json__parse(response.body, response.body_length, &root) : -EINVAL;
-	if (ret < 0) {
-		fail("cannot read cprofd's status reply: %s",
-		     ret == -EINVAL ? "not valid JSON" : strerror(-ret));
-		goto out;
-	}
+	if (!root)
+		return 0; /* --json: printed as it came */
 	daemon = json__object_get(root, "daemon");
 	sessions = json__object_get(root, "sessions");
 	if (!daemon || json__type(daemon) != JSON_OBJECT || !sessions ||
@@ -147,7 +127,6 @@ static int do_status(const struct command *command, const struct command_args *a
 	status = 0;
 out:
 	json__free(root);
-	http_response__fini(&response);
 	return status;
 }
 
