@@ -47,11 +47,12 @@
 
 #define MAX_THREADS 256
 
-/* Iterations of one share unit: hot_a runs 5 units a round, hot_b 3, hot_c 2. */
+/* Iterations of one share unit: hot_a runs 5 units a round, hot_b 3, hot_c 2 (--mix). */
 #define DEFAULT_UNIT_ITERATIONS 40000
 
 /* Options, set once by main before any thread starts. */
 static uint64_t unit_iterations = DEFAULT_UNIT_ITERATIONS;
+static uint64_t mix[3] = { 5, 3, 2 };
 static bool has_deadline;
 static struct timespec deadline;
 
@@ -100,15 +101,15 @@ static bool deadline_passed(void)
 	return now.tv_nsec >= deadline.tv_nsec;
 }
 
-/* One round is 10 units of iterations; the deadline is checked between rounds. */
+/* One round is 10 units of iterations (by default); the deadline is checked between rounds. */
 WORKLOAD_FUNCTION void run_workload(void)
 {
 	uint64_t x = 1;
 
 	do {
-		x ^= hot_a(x, 5 * unit_iterations);
-		x ^= hot_b(x, 3 * unit_iterations);
-		x ^= hot_c(x, 2 * unit_iterations);
+		x ^= hot_a(x, mix[0] * unit_iterations);
+		x ^= hot_b(x, mix[1] * unit_iterations);
+		x ^= hot_c(x, mix[2] * unit_iterations);
 	} while (!deadline_passed());
 	result_sink = x;
 }
@@ -127,8 +128,9 @@ WORKLOAD_FUNCTION void *worker_main(void *arg)
 static void usage(FILE *out, const char *program)
 {
 	fprintf(out,
-		"Usage: %s [--seconds N] [--threads T] [--unit-iterations N]\n"
+		"Usage: %s [--seconds N] [--threads T] [--unit-iterations N] [--mix A,B,C]\n"
 		"Prints its pid, then runs hot_a/hot_b/hot_c at 50/30/20%% of the CPU\n"
+		"(A:B:C units a round with --mix, each 1..100)\n"
 		"until killed or for N seconds. With --threads, T threads named\n"
 		"hot-worker-0..T-1 run the mix and the main thread only waits.\n",
 		program);
@@ -140,6 +142,7 @@ int main(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "unit-iterations", required_argument, NULL, 'u' },
+		{ "mix", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -147,7 +150,7 @@ int main(int argc, char **argv)
 	long long seconds = 0, thread_count = 0, value;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "s:t:u:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:t:u:m:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			if (parse_number(optarg, 1, 86400, &seconds)) {
@@ -171,6 +174,21 @@ int main(int argc, char **argv)
 			}
 			unit_iterations = (uint64_t)value;
 			break;
+		case 'm': {
+			unsigned int a, b, c;
+			char end;
+
+			if (sscanf(optarg, "%u,%u,%u%c", &a, &b, &c, &end) != 3 || !a || !b || !c ||
+			    a > 100 || b > 100 || c > 100) {
+				fprintf(stderr, "%s: --mix wants A,B,C of 1..100, got '%s'\n",
+					argv[0], optarg);
+				return 2;
+			}
+			mix[0] = a;
+			mix[1] = b;
+			mix[2] = c;
+			break;
+		}
 		case 'h':
 			usage(stdout, argv[0]);
 			return 0;
