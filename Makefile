@@ -67,7 +67,7 @@ WORKLOAD_BINS := $(patsubst tests/workloads/%.c,$(BUILD)/workloads/%,$(WORKLOAD_
 		 $(patsubst tests/workloads/nofp/%.cc,$(BUILD)/workloads/%,$(WORKLOAD_NOFP_SRCS)) \
 		 $(BUILD)/workloads/deep_rust
 BENCH_BINS := $(BUILD)/bench/capture $(BUILD)/bench/replay $(BUILD)/bench/symbolize \
-	      $(BUILD)/bench/fixed_work $(BUILD)/bench/unwind_build
+	      $(BUILD)/bench/fixed_work $(BUILD)/bench/unwind_build $(BUILD)/bench/history_fill
 
 .DELETE_ON_ERROR:
 .SECONDARY:

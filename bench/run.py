@@ -21,6 +21,9 @@ Sections (run in this order; --only picks some):
              median of --repeats, as ratios to the unprofiled runs
   headroom   the highest rate at which cprofd loses under 0.1% of its samples
   daemon     cprofd's CPU per 1000 samples and RSS profiling 20 busy processes
+  continuous continuous mode at 19 Hz over 500 busy processes: the daemon's CPU
+             and RSS, the kernel's time, history bytes per hour and process, and
+             the time to query an hour of it (360 windows made by bench/history_fill)
 
 Prints a table per section and writes them all to bench/RESULTS.md, with the
 machine's load next to the numbers. No absolute time is ever asserted: the
@@ -36,6 +39,7 @@ import time
 # The sections and what they share are modules of bench/lib/ (its __init__.py lists them).
 from lib.aggregate import section_aggregate
 from lib.bpf_cost import section_bpf_cost
+from lib.continuous import section_continuous
 from lib.common import SECTIONS, load_average
 from lib.daemon_cost import section_daemon, section_headroom
 from lib.profilers import BaselineProfiler, Daemon, LazyDaemon
@@ -71,6 +75,8 @@ def main():
                     help="symbolize: addresses per binary")
     ap.add_argument("--headroom-seconds", type=float, default=5)
     ap.add_argument("--daemon-seconds", type=int, default=180)
+    ap.add_argument("--continuous-seconds", type=int, default=120,
+                    help="continuous: how long 500 processes are measured")
     ap.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
     ap.add_argument("--no-write", action="store_true", help="print only")
     args = ap.parse_args()
@@ -104,7 +110,7 @@ def main():
              "aggregate": section_aggregate,
              "symbolize": section_symbolize,
              "slowdown": section_slowdown, "headroom": section_headroom,
-             "daemon": section_daemon}
+             "daemon": section_daemon, "continuous": section_continuous}
     out = {}
     try:
         for s in sections:

@@ -87,7 +87,7 @@ struct continuous_stats {
 	uint64_t windows_dropped; /* finished windows let go: too many closing, or writes behind */
 	uint64_t build_errors, write_errors;
 	int last_write_error; /* negative errno, 0 for none */
-	uint64_t build_ns; /* loop time spent building windows */
+	uint64_t build_ns; /* CPU time the loop spent building windows */
 	struct window_store_stats store;
 };
 

@@ -115,7 +115,7 @@ static void write_continuous(struct json_writer *w, const struct cprofd *d)
 	write_uint(w, "write_errors", st.write_errors);
 	json_writer__key(w, "last_write_error");
 	json_writer__string(w, st.last_write_error ? strerror(-st.last_write_error) : "");
-	write_uint(w, "build_ms", st.build_ns / 1000000);
+	write_uint(w, "build_cpu_ms", st.build_ns / 1000000);
 	json_writer__key(w, "history");
 	json_writer__object_begin(w);
 	json_writer__key(w, "dir");

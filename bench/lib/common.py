@@ -3,7 +3,8 @@
 import sys
 
 
-SECTIONS = ["bpf-cost", "unwind-tables", "aggregate", "symbolize", "slowdown", "headroom", "daemon"]
+SECTIONS = ["bpf-cost", "unwind-tables", "aggregate", "symbolize", "slowdown", "headroom", "daemon",
+            "continuous"]
 
 
 def log(*args):

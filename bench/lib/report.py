@@ -13,7 +13,7 @@ def write_results(path, out):
     titles = {"bpf-cost": "Kernel cost per sample", "unwind-tables": "Unwind tables",
               "aggregate": "Aggregation throughput", "symbolize": "Symbolization",
               "slowdown": "Target slowdown", "headroom": "Headroom",
-              "daemon": "Daemon cost"}
+              "daemon": "Daemon cost", "continuous": "Continuous mode"}
     old = {}
     if os.path.exists(path):
         current = None
