@@ -15,21 +15,8 @@
 #include <string.h>
 #include <zlib.h>
 
-/* message Profile; its singular varints are in profile_spec[] */
-#define PROFILE_SAMPLE_TYPE 1
-#define PROFILE_SAMPLE 2
-#define PROFILE_MAPPING 3
-#define PROFILE_LOCATION 4
-#define PROFILE_FUNCTION 5
-#define PROFILE_STRING_TABLE 6
-#define PROFILE_PERIOD_TYPE 11
-#define PROFILE_COMMENT 13
-
-/* message Sample, and Location's lines; the rest is in the specs below */
-#define SAMPLE_LOCATION_ID 1
-#define SAMPLE_VALUE 2
-#define SAMPLE_LABEL 3
-#define LOCATION_LINE 4
+/* Field numbers: cprof_pprof_proto.h; the singular varints are also in the specs below. */
+#include "cprof_pprof_proto.h"
 
 #define WIRE_VARINT 0
 #define WIRE_FIXED64 1
