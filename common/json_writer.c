@@ -207,3 +207,21 @@ void json_writer__null(struct json_writer *w)
 	before_value(w);
 	puts_(w, "null");
 }
+
+void json_writer__member_uint(struct json_writer *w, const char *key, uint64_t v)
+{
+	json_writer__key(w, key);
+	json_writer__uint(w, v);
+}
+
+void json_writer__member_int(struct json_writer *w, const char *key, int64_t v)
+{
+	json_writer__key(w, key);
+	json_writer__int(w, v);
+}
+
+void json_writer__member_string(struct json_writer *w, const char *key, const char *s)
+{
+	json_writer__key(w, key);
+	json_writer__string(w, s);
+}

@@ -34,6 +34,10 @@ void json_writer__uint(struct json_writer *w, uint64_t v);
 void json_writer__int(struct json_writer *w, int64_t v);
 void json_writer__bool(struct json_writer *w, int v);
 void json_writer__null(struct json_writer *w);
+/* A member of an object, key and value in one call. */
+void json_writer__member_uint(struct json_writer *w, const char *key, uint64_t v);
+void json_writer__member_int(struct json_writer *w, const char *key, int64_t v);
+void json_writer__member_string(struct json_writer *w, const char *key, const char *s);
 
 /*
  * Ends the document with a newline and hands over the NUL-terminated text

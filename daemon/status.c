@@ -21,12 +21,6 @@
 #include "symbols/symbolizer.h"
 #include "unwind/unwind_tables.h"
 
-static void write_uint(struct json_writer *w, const char *key, uint64_t value)
-{
-	json_writer__key(w, key);
-	json_writer__uint(w, value);
-}
-
 /* How the session's user stacks were walked, and why each walk ended. */
 static void write_walks(struct json_writer *w, const struct session *s)
 {
@@ -41,10 +35,10 @@ static void write_walks(struct json_writer *w, const struct session *s)
 
 	json_writer__key(w, "unwind");
 	json_writer__object_begin(w);
-	write_uint(w, "samples_by_table", s->samples_by_table);
-	write_uint(w, "samples_without_table", s->samples_no_table);
+	json_writer__member_uint(w, "samples_by_table", s->samples_by_table);
+	json_writer__member_uint(w, "samples_without_table", s->samples_no_table);
 	for (int i = 0; i < CPROF_UNWIND_STOP_KINDS; i++)
-		write_uint(w, stops[i], s->unwind_stops[i]);
+		json_writer__member_uint(w, stops[i], s->unwind_stops[i]);
 	json_writer__object_end(w);
 }
 
@@ -55,32 +49,32 @@ static void write_unwind_tables(struct json_writer *w, const struct cprofd *d)
 
 	json_writer__key(w, "unwind");
 	json_writer__object_begin(w);
-	json_writer__key(w, "state");
-	json_writer__string(w, d->unwind		     ? "on"
-			       : d->unwind_error == -ENOTSUP ? "off"
-							     : strerror(-d->unwind_error));
+	json_writer__member_string(w, "state",
+				   d->unwind			 ? "on"
+				   : d->unwind_error == -ENOTSUP ? "off"
+								 : strerror(-d->unwind_error));
 	if (d->unwind) {
 		unwind_tables__stats(d->unwind, &st);
-		write_uint(w, "files", st.files);
-		write_uint(w, "files_loaded", st.files_loaded);
-		write_uint(w, "files_building", st.files_building);
-		write_uint(w, "files_without_cfi", st.files_without_cfi);
-		write_uint(w, "rows", st.rows_used);
-		write_uint(w, "rows_capacity", st.rows_capacity);
-		write_uint(w, "pages", st.pages_used);
-		write_uint(w, "pages_capacity", st.pages_capacity);
-		write_uint(w, "rules", st.rules_used);
-		write_uint(w, "rules_capacity", st.rules_capacity);
-		write_uint(w, "processes", st.processes);
-		write_uint(w, "kernel_bytes", st.kernel_bytes);
-		write_uint(w, "builds", st.builds);
-		write_uint(w, "build_failures", st.build_failures);
-		write_uint(w, "build_ms", st.build_ns / 1000000);
-		write_uint(w, "evictions", st.evictions);
-		write_uint(w, "too_big", st.too_big);
-		write_uint(w, "no_room", st.no_room);
-		write_uint(w, "processes_untracked", st.processes_untracked);
-		write_uint(w, "mappings_dropped", st.mappings_dropped);
+		json_writer__member_uint(w, "files", st.files);
+		json_writer__member_uint(w, "files_loaded", st.files_loaded);
+		json_writer__member_uint(w, "files_building", st.files_building);
+		json_writer__member_uint(w, "files_without_cfi", st.files_without_cfi);
+		json_writer__member_uint(w, "rows", st.rows_used);
+		json_writer__member_uint(w, "rows_capacity", st.rows_capacity);
+		json_writer__member_uint(w, "pages", st.pages_used);
+		json_writer__member_uint(w, "pages_capacity", st.pages_capacity);
+		json_writer__member_uint(w, "rules", st.rules_used);
+		json_writer__member_uint(w, "rules_capacity", st.rules_capacity);
+		json_writer__member_uint(w, "processes", st.processes);
+		json_writer__member_uint(w, "kernel_bytes", st.kernel_bytes);
+		json_writer__member_uint(w, "builds", st.builds);
+		json_writer__member_uint(w, "build_failures", st.build_failures);
+		json_writer__member_uint(w, "build_ms", st.build_ns / 1000000);
+		json_writer__member_uint(w, "evictions", st.evictions);
+		json_writer__member_uint(w, "too_big", st.too_big);
+		json_writer__member_uint(w, "no_room", st.no_room);
+		json_writer__member_uint(w, "processes_untracked", st.processes_untracked);
+		json_writer__member_uint(w, "mappings_dropped", st.mappings_dropped);
 	}
 	json_writer__object_end(w);
 }
@@ -101,42 +95,43 @@ static void write_continuous(struct json_writer *w, const struct cprofd *d)
 	clock_gettime(CLOCK_REALTIME, &now);
 	now_ns = (int64_t)now.tv_sec * 1000000000ll + now.tv_nsec;
 	json_writer__object_begin(w);
-	write_uint(w, "hz", st.hz);
-	write_uint(w, "window_s", st.window_ns / 1000000000ull);
-	write_uint(w, "processes", st.processes);
-	write_uint(w, "windows_in_memory", st.windows_in_memory);
-	write_uint(w, "samples", st.samples);
-	write_uint(w, "lost", st.lost);
-	write_uint(w, "unlabelled", st.unlabelled);
-	write_uint(w, "windows_built", st.windows_built);
-	write_uint(w, "windows_written", st.windows_written);
-	write_uint(w, "windows_dropped", st.windows_dropped);
-	write_uint(w, "build_errors", st.build_errors);
-	write_uint(w, "write_errors", st.write_errors);
-	json_writer__key(w, "last_write_error");
-	json_writer__string(w, st.last_write_error ? strerror(-st.last_write_error) : "");
-	write_uint(w, "build_cpu_ms", st.build_ns / 1000000);
+	json_writer__member_uint(w, "hz", st.hz);
+	json_writer__member_uint(w, "window_s", st.window_ns / 1000000000ull);
+	json_writer__member_uint(w, "processes", st.processes);
+	json_writer__member_uint(w, "windows_in_memory", st.windows_in_memory);
+	json_writer__member_uint(w, "samples", st.samples);
+	json_writer__member_uint(w, "lost", st.lost);
+	json_writer__member_uint(w, "unlabelled", st.unlabelled);
+	json_writer__member_uint(w, "windows_built", st.windows_built);
+	json_writer__member_uint(w, "windows_written", st.windows_written);
+	json_writer__member_uint(w, "windows_dropped", st.windows_dropped);
+	json_writer__member_uint(w, "build_errors", st.build_errors);
+	json_writer__member_uint(w, "write_errors", st.write_errors);
+	json_writer__member_string(w, "last_write_error",
+				   st.last_write_error ? strerror(-st.last_write_error) : "");
+	json_writer__member_uint(w, "build_cpu_ms", st.build_ns / 1000000);
 	json_writer__key(w, "history");
 	json_writer__object_begin(w);
-	json_writer__key(w, "dir");
-	json_writer__string(w, st.history_dir);
-	write_uint(w, "windows", st.store.windows);
-	write_uint(w, "bytes", st.store.bytes);
-	write_uint(w, "max_bytes", st.history_max_bytes);
-	write_uint(w, "max_age_s", st.history_max_age_ns / 1000000000ull);
-	write_uint(w, "oldest_age_s", st.store.windows && now_ns > st.store.oldest_ns
-					       ? (uint64_t)(now_ns - st.store.oldest_ns) / 1000000000ull
-					       : 0);
-	write_uint(w, "newest_age_s", st.store.windows && now_ns > st.store.newest_ns
-					       ? (uint64_t)(now_ns - st.store.newest_ns) / 1000000000ull
-					       : 0);
-	write_uint(w, "written", st.store.written);
-	write_uint(w, "write_errors", st.store.write_errors);
-	write_uint(w, "dropped_for_age", st.store.dropped_for_age);
-	write_uint(w, "dropped_for_size", st.store.dropped_for_size);
-	write_uint(w, "dropped_for_space", st.store.dropped_for_space);
-	write_uint(w, "corrupt_files", st.store.corrupt_files);
-	write_uint(w, "open_ms", st.store.open_ms);
+	json_writer__member_string(w, "dir", st.history_dir);
+	json_writer__member_uint(w, "windows", st.store.windows);
+	json_writer__member_uint(w, "bytes", st.store.bytes);
+	json_writer__member_uint(w, "max_bytes", st.history_max_bytes);
+	json_writer__member_uint(w, "max_age_s", st.history_max_age_ns / 1000000000ull);
+	json_writer__member_uint(w, "oldest_age_s",
+				 st.store.windows && now_ns > st.store.oldest_ns
+					 ? (uint64_t)(now_ns - st.store.oldest_ns) / 1000000000ull
+					 : 0);
+	json_writer__member_uint(w, "newest_age_s",
+				 st.store.windows && now_ns > st.store.newest_ns
+					 ? (uint64_t)(now_ns - st.store.newest_ns) / 1000000000ull
+					 : 0);
+	json_writer__member_uint(w, "written", st.store.written);
+	json_writer__member_uint(w, "write_errors", st.store.write_errors);
+	json_writer__member_uint(w, "dropped_for_age", st.store.dropped_for_age);
+	json_writer__member_uint(w, "dropped_for_size", st.store.dropped_for_size);
+	json_writer__member_uint(w, "dropped_for_space", st.store.dropped_for_space);
+	json_writer__member_uint(w, "corrupt_files", st.store.corrupt_files);
+	json_writer__member_uint(w, "open_ms", st.store.open_ms);
 	json_writer__object_end(w);
 	json_writer__object_end(w);
 }
@@ -144,40 +139,26 @@ static void write_continuous(struct json_writer *w, const struct cprofd *d)
 static void write_session(struct cprofd *d, struct session *s, struct json_writer *w)
 {
 	json_writer__object_begin(w);
-	json_writer__key(w, CPROF_JSON_PID);
-	json_writer__int(w, s->pid);
-	json_writer__key(w, CPROF_JSON_HZ);
-	json_writer__uint(w, s->hz);
+	json_writer__member_int(w, CPROF_JSON_PID, s->pid);
+	json_writer__member_uint(w, CPROF_JSON_HZ, s->hz);
 	json_writer__key(w, CPROF_JSON_CHILDREN);
 	json_writer__bool(w, s->children);
-	json_writer__key(w, CPROF_JSON_PROCESSES);
-	json_writer__uint(w, s->n_processes);
-	json_writer__key(w, CPROF_JSON_CHILDREN_UNTRACKED);
-	json_writer__uint(w, s->kernel.children_untracked);
-	json_writer__key(w, CPROF_JSON_SLOT);
-	json_writer__uint(w, s->slot);
-	json_writer__key(w, CPROF_JSON_STATE);
-	json_writer__string(w, s->stop_mono_ns	  ? "stopped"
-			       : s->target_exited ? "exited"
-						  : "running");
-	json_writer__key(w, CPROF_JSON_DURATION_NS);
-	json_writer__uint(w, session__duration_ns(s));
-	json_writer__key(w, CPROF_JSON_SAMPLES);
-	json_writer__uint(w, s->samples);
-	json_writer__key(w, CPROF_JSON_LOST);
-	json_writer__uint(w, session__lost(s));
-	json_writer__key(w, CPROF_JSON_LOST_RING_FULL);
-	json_writer__uint(w, s->kernel.lost_ring_full);
-	json_writer__key(w, CPROF_JSON_LOST_STACK_TABLE_FULL);
-	json_writer__uint(w, s->lost_stack_table_full);
-	json_writer__key(w, CPROF_JSON_STACK_ERRORS);
-	json_writer__uint(w, s->stack_errors);
-	json_writer__key(w, CPROF_JSON_FIRED);
-	json_writer__uint(w, s->kernel.fired);
-	json_writer__key(w, CPROF_JSON_OTHER_PROCESS);
-	json_writer__uint(w, s->kernel.other_process);
-	json_writer__key(w, CPROF_JSON_STACKS);
-	json_writer__uint(w, s->n_counts);
+	json_writer__member_uint(w, CPROF_JSON_PROCESSES, s->n_processes);
+	json_writer__member_uint(w, CPROF_JSON_CHILDREN_UNTRACKED, s->kernel.children_untracked);
+	json_writer__member_uint(w, CPROF_JSON_SLOT, s->slot);
+	json_writer__member_string(w, CPROF_JSON_STATE,
+				   s->stop_mono_ns    ? "stopped"
+				   : s->target_exited ? "exited"
+						      : "running");
+	json_writer__member_uint(w, CPROF_JSON_DURATION_NS, session__duration_ns(s));
+	json_writer__member_uint(w, CPROF_JSON_SAMPLES, s->samples);
+	json_writer__member_uint(w, CPROF_JSON_LOST, session__lost(s));
+	json_writer__member_uint(w, CPROF_JSON_LOST_RING_FULL, s->kernel.lost_ring_full);
+	json_writer__member_uint(w, CPROF_JSON_LOST_STACK_TABLE_FULL, s->lost_stack_table_full);
+	json_writer__member_uint(w, CPROF_JSON_STACK_ERRORS, s->stack_errors);
+	json_writer__member_uint(w, CPROF_JSON_FIRED, s->kernel.fired);
+	json_writer__member_uint(w, CPROF_JSON_OTHER_PROCESS, s->kernel.other_process);
+	json_writer__member_uint(w, CPROF_JSON_STACKS, s->n_counts);
 	write_walks(w, s);
 	json_writer__object_end(w);
 }
@@ -214,69 +195,46 @@ void cprofd__write_status(struct cprofd *d, struct json_writer *w, bool daemon, 
 	if (daemon) {
 		json_writer__key(w, "daemon");
 		json_writer__object_begin(w);
-		json_writer__key(w, "version");
-		json_writer__string(w, CPROF_VERSION);
-		json_writer__key(w, "pid");
-		json_writer__int(w, getpid());
-		json_writer__key(w, "hz");
-		json_writer__uint(w, d->sampler ? bpf_sampler__hz(d->sampler) : 0);
-		json_writer__key(w, "sessions");
-		json_writer__uint(w, d->n_sessions);
-		json_writer__key(w, "ring_buffer_bytes");
-		json_writer__uint(w, d->sampler ? bpf_sampler__ring_bytes(d->sampler) : 0);
-		json_writer__key(w, "ring_buffer_used_bytes");
-		json_writer__uint(w, d->sampler ? bpf_sampler__ring_used_bytes(d->sampler) : 0);
-		json_writer__key(w, "stack_table_bytes");
-		json_writer__uint(w, stack_table__memory(d->stacks));
-		json_writer__key(w, "stack_table_limit_bytes");
-		json_writer__uint(w, stack_table__limit(d->stacks));
-		json_writer__key(w, "stack_table_stacks");
-		json_writer__uint(w, stack_table__count(d->stacks));
-		json_writer__key(w, "processes");
-		json_writer__uint(w, process_table__count(d->processes));
-		json_writer__key(w, "task_events");
-		json_writer__string(w, d->task_events	       ? "open"
-				       : d->task_events_error ? strerror(-d->task_events_error)
-							      : "closed");
-		json_writer__key(w, "task_events_lost");
-		json_writer__uint(w, d->task_events ? task_events__lost(d->task_events) : 0);
-		json_writer__key(w, "processes_untracked");
-		json_writer__uint(w, process_table__untracked(d->processes));
-		json_writer__key(w, "symbolizer_bytes");
-		json_writer__uint(w, symbolizer__memory(d->symbols));
+		json_writer__member_string(w, "version", CPROF_VERSION);
+		json_writer__member_int(w, "pid", getpid());
+		json_writer__member_uint(w, "hz", d->sampler ? bpf_sampler__hz(d->sampler) : 0);
+		json_writer__member_uint(w, "sessions", d->n_sessions);
+		json_writer__member_uint(w, "ring_buffer_bytes",
+					 d->sampler ? bpf_sampler__ring_bytes(d->sampler) : 0);
+		json_writer__member_uint(w, "ring_buffer_used_bytes",
+					 d->sampler ? bpf_sampler__ring_used_bytes(d->sampler) : 0);
+		json_writer__member_uint(w, "stack_table_bytes", stack_table__memory(d->stacks));
+		json_writer__member_uint(w, "stack_table_limit_bytes",
+					 stack_table__limit(d->stacks));
+		json_writer__member_uint(w, "stack_table_stacks", stack_table__count(d->stacks));
+		json_writer__member_uint(w, "processes", process_table__count(d->processes));
+		json_writer__member_string(w, "task_events",
+					   d->task_events	  ? "open"
+					   : d->task_events_error ? strerror(-d->task_events_error)
+								  : "closed");
+		json_writer__member_uint(w, "task_events_lost",
+					 d->task_events ? task_events__lost(d->task_events) : 0);
+		json_writer__member_uint(w, "processes_untracked",
+					 process_table__untracked(d->processes));
+		json_writer__member_uint(w, "symbolizer_bytes", symbolizer__memory(d->symbols));
 		symbolizer__stats(d->symbols, &symbols);
-		json_writer__key(w, "symbol_cache_bytes");
-		json_writer__uint(w, symbols.cache_bytes);
-		json_writer__key(w, "symbol_cache_limit_bytes");
-		json_writer__uint(w, symbols.cache_limit_bytes);
-		json_writer__key(w, "symbol_cache_binaries");
-		json_writer__uint(w, symbols.binaries);
-		json_writer__key(w, "symbol_cache_evictions");
-		json_writer__uint(w, symbols.evictions);
-		json_writer__key(w, "kernel_symbols_bytes");
-		json_writer__uint(w, symbols.kernel_bytes);
-		json_writer__key(w, "symbol_loads_pending");
-		json_writer__uint(w, symbols.loads_pending);
-		json_writer__key(w, "symbol_loads_done");
-		json_writer__uint(w, symbols.loads_done);
-		json_writer__key(w, "symbol_loads_failed");
-		json_writer__uint(w, symbols.loads_failed);
-		json_writer__key(w, "debuginfod_fetched");
-		json_writer__uint(w, symbols.debuginfod_fetched);
-		json_writer__key(w, "debuginfod_failed");
-		json_writer__uint(w, symbols.debuginfod_failed);
-		json_writer__key(w, "debuginfod_backed_off");
-		json_writer__uint(w, symbols.debuginfod_backed_off);
-		json_writer__key(w, "rss_bytes");
-		json_writer__uint(w, rss_bytes());
-		json_writer__key(w, "records");
-		json_writer__uint(w, d->records);
-		json_writer__key(w, "bad_records");
-		json_writer__uint(w, d->bad_records);
-		json_writer__key(w, "stray_records");
-		json_writer__uint(w, d->stray_records);
-		json_writer__key(w, "bpf_prog_id");
-		json_writer__uint(w, d->sampler ? bpf_sampler__prog_id(d->sampler) : 0);
+		json_writer__member_uint(w, "symbol_cache_bytes", symbols.cache_bytes);
+		json_writer__member_uint(w, "symbol_cache_limit_bytes", symbols.cache_limit_bytes);
+		json_writer__member_uint(w, "symbol_cache_binaries", symbols.binaries);
+		json_writer__member_uint(w, "symbol_cache_evictions", symbols.evictions);
+		json_writer__member_uint(w, "kernel_symbols_bytes", symbols.kernel_bytes);
+		json_writer__member_uint(w, "symbol_loads_pending", symbols.loads_pending);
+		json_writer__member_uint(w, "symbol_loads_done", symbols.loads_done);
+		json_writer__member_uint(w, "symbol_loads_failed", symbols.loads_failed);
+		json_writer__member_uint(w, "debuginfod_fetched", symbols.debuginfod_fetched);
+		json_writer__member_uint(w, "debuginfod_failed", symbols.debuginfod_failed);
+		json_writer__member_uint(w, "debuginfod_backed_off", symbols.debuginfod_backed_off);
+		json_writer__member_uint(w, "rss_bytes", rss_bytes());
+		json_writer__member_uint(w, "records", d->records);
+		json_writer__member_uint(w, "bad_records", d->bad_records);
+		json_writer__member_uint(w, "stray_records", d->stray_records);
+		json_writer__member_uint(w, "bpf_prog_id",
+					 d->sampler ? bpf_sampler__prog_id(d->sampler) : 0);
 		write_unwind_tables(w, d);
 		write_continuous(w, d);
 		json_writer__object_end(w);

@@ -351,28 +351,22 @@ static void handle_session(struct cprofd *d, const struct api_request *req, cons
 	}
 }
 
-static void write_uint(struct json_writer *w, const char *key, uint64_t value)
-{
-	json_writer__key(w, key);
-	json_writer__uint(w, value);
-}
-
 /* The limits on connections and what they refused or ended, since start. */
 static void write_connections(struct json_writer *w, const struct connection_report *c)
 {
 	json_writer__key(w, "connections");
 	json_writer__object_begin(w);
-	write_uint(w, "open", c->stats.open);
-	write_uint(w, "open_root", c->stats.open_root);
-	write_uint(w, "uids", c->stats.uids);
-	write_uint(w, "admitted", c->stats.admitted);
+	json_writer__member_uint(w, "open", c->stats.open);
+	json_writer__member_uint(w, "open_root", c->stats.open_root);
+	json_writer__member_uint(w, "uids", c->stats.uids);
+	json_writer__member_uint(w, "admitted", c->stats.admitted);
 	for (int e = 0; e < ADMISSION_N_EVENTS; e++)
-		write_uint(w, admission__event_name(e), c->stats.events[e]);
-	write_uint(w, "max_connections", c->limits.admission.max_connections);
-	write_uint(w, "max_connections_per_uid", c->limits.admission.max_per_uid);
-	write_uint(w, "root_reserved_connections", c->limits.admission.root_reserved);
-	write_uint(w, "header_timeout_ms", c->limits.header_timeout_ms);
-	write_uint(w, "idle_timeout_s", c->limits.idle_timeout_s);
+		json_writer__member_uint(w, admission__event_name(e), c->stats.events[e]);
+	json_writer__member_uint(w, "max_connections", c->limits.admission.max_connections);
+	json_writer__member_uint(w, "max_connections_per_uid", c->limits.admission.max_per_uid);
+	json_writer__member_uint(w, "root_reserved_connections", c->limits.admission.root_reserved);
+	json_writer__member_uint(w, "header_timeout_ms", c->limits.header_timeout_ms);
+	json_writer__member_uint(w, "idle_timeout_s", c->limits.idle_timeout_s);
 	json_writer__object_end(w);
 }
 

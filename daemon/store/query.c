@@ -507,12 +507,9 @@ static int write_groups(struct json_writer *w, const char *name, const struct li
 			samples += items[j].samples;
 		}
 		json_writer__object_begin(w);
-		json_writer__key(w, "name");
-		json_writer__string(w, items[i].label);
-		json_writer__key(w, "processes");
-		json_writer__uint(w, processes);
-		json_writer__key(w, "samples");
-		json_writer__uint(w, samples);
+		json_writer__member_string(w, "name", items[i].label);
+		json_writer__member_uint(w, "processes", processes);
+		json_writer__member_uint(w, "samples", samples);
 		json_writer__object_end(w);
 		i = j;
 	}
@@ -532,14 +529,10 @@ int query__list(struct window_store *s, const struct query_filter *f, uid_t view
 		ctx.err = err;
 		goto out;
 	}
-	json_writer__key(w, "windows");
-	json_writer__uint(w, ctx.windows);
-	json_writer__key(w, "bytes");
-	json_writer__uint(w, ctx.bytes);
-	json_writer__key(w, "oldest_ns");
-	json_writer__int(w, ctx.oldest_ns);
-	json_writer__key(w, "newest_ns");
-	json_writer__int(w, ctx.newest_ns);
+	json_writer__member_uint(w, "windows", ctx.windows);
+	json_writer__member_uint(w, "bytes", ctx.bytes);
+	json_writer__member_int(w, "oldest_ns", ctx.oldest_ns);
+	json_writer__member_int(w, "newest_ns", ctx.newest_ns);
 	json_writer__key(w, "cut");
 	json_writer__bool(w, ctx.cut);
 	json_writer__key(w, "processes");
@@ -548,23 +541,16 @@ int query__list(struct window_store *s, const struct query_filter *f, uid_t view
 		const struct listed *l = &ctx.procs[i];
 
 		json_writer__object_begin(w);
-		json_writer__key(w, "pid");
-		json_writer__int(w, l->pid);
-		json_writer__key(w, "uid");
-		json_writer__uint(w, l->uid);
-		json_writer__key(w, "comm");
-		json_writer__string(w, l->comm);
+		json_writer__member_int(w, "pid", l->pid);
+		json_writer__member_uint(w, "uid", l->uid);
+		json_writer__member_string(w, "comm", l->comm);
 		write_string_or_null(w, "exe", l->exe);
 		write_string_or_null(w, "unit", l->unit);
 		write_string_or_null(w, "container", l->container);
-		json_writer__key(w, "windows");
-		json_writer__uint(w, l->windows);
-		json_writer__key(w, "samples");
-		json_writer__uint(w, l->samples);
-		json_writer__key(w, "first_ns");
-		json_writer__int(w, l->first_ns);
-		json_writer__key(w, "last_ns");
-		json_writer__int(w, l->last_ns);
+		json_writer__member_uint(w, "windows", l->windows);
+		json_writer__member_uint(w, "samples", l->samples);
+		json_writer__member_int(w, "first_ns", l->first_ns);
+		json_writer__member_int(w, "last_ns", l->last_ns);
 		json_writer__object_end(w);
 	}
 	json_writer__array_end(w);
