@@ -95,14 +95,6 @@ struct continuous {
 	uint64_t build_ns; /* CPU time the loop spent building windows */
 };
 
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
 static void free_window(struct continuous *c, struct window *w)
 {
 	if (!w)

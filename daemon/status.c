@@ -20,6 +20,7 @@
 #include "sampler/task_events.h"
 #include "symbols/symbolizer.h"
 #include "unwind/unwind_tables.h"
+#include "util/clock.h"
 
 /* How the session's user stacks were walked, and why each walk ended. */
 static void write_walks(struct json_writer *w, const struct session *s)
@@ -83,8 +84,7 @@ static void write_unwind_tables(struct json_writer *w, const struct cprofd *d)
 static void write_continuous(struct json_writer *w, const struct cprofd *d)
 {
 	struct continuous_stats st;
-	struct timespec now;
-	int64_t now_ns;
+	int64_t now_ns = realtime_ns();
 
 	json_writer__key(w, "continuous");
 	if (!d->continuous) {
@@ -92,8 +92,6 @@ static void write_continuous(struct json_writer *w, const struct cprofd *d)
 		return;
 	}
 	continuous__stats(d->continuous, &st);
-	clock_gettime(CLOCK_REALTIME, &now);
-	now_ns = (int64_t)now.tv_sec * 1000000000ll + now.tv_nsec;
 	json_writer__object_begin(w);
 	json_writer__member_uint(w, "hz", st.hz);
 	json_writer__member_uint(w, "window_s", st.window_ns / 1000000000ull);

@@ -14,6 +14,7 @@
 #include "cprof_protocol.h"
 #include "cprof_record.h"
 #include "json_writer.h"
+#include "util/clock.h"
 
 /* Go's net/http/pprof profiles for 30 seconds when not told. */
 #define DEFAULT_PROFILE_SECONDS 30
@@ -434,14 +435,6 @@ static int parse_query_time(const char *s, int64_t now_ns, int64_t *ret_ns)
 		return -EINVAL;
 	*ret_ns = (int64_t)v * 1000000000ll;
 	return 0;
-}
-
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
 /* Reads since=, until=, pid=, comm=, unit= and container=; fills *resp with an error if bad. */
